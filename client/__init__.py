@@ -1,0 +1,1 @@
+"""The CareRounds app: state, the local encrypted store and the sync engine (no UI code)."""

@@ -1,0 +1,1 @@
+"""One module per screen; thin functions of the client state."""

@@ -1,0 +1,1 @@
+"""The CareRounds sync server: accounts, administration and the sync endpoint."""

@@ -1,0 +1,200 @@
+"""Sign-in, lockout, tokens, devices and the users a lead manages."""
+
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from server.config import Settings
+from server.errors import ApiError
+from server.models import AccessToken, Device, LoginThrottle, User, utcnow
+from server.security import (
+    hash_password,
+    new_token,
+    token_digest,
+    username_key,
+    verify_password,
+)
+from shared.schemas.vocabulary import Role
+from shared.schemas.wire import LoginRequest, LoginResponse, UserCreate, UserPublic, UserUpdate
+
+# Writing last_seen on every request would turn every read into a write.
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """Who is calling: the user, and the device and token they call with."""
+
+    user: User
+    device_id: str
+    token_id: uuid.UUID
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+
+def public(user: User) -> UserPublic:
+    return UserPublic(
+        id=user.id, username=user.username, display_name=user.display_name, role=Role(user.role)
+    )
+
+
+def login(session: Session, settings: Settings, req: LoginRequest) -> LoginResponse:
+    """Check the password, apply the lockout, register the device and issue a token."""
+    now = utcnow()
+    key = username_key(req.username)
+    throttle = session.get(LoginThrottle, key)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        wait = int((throttle.locked_until - now).total_seconds()) + 1
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Too many failed sign-ins for this username; try again in {wait // 60 + 1} min.",
+            {"Retry-After": str(wait)},
+        )
+    user = session.exec(select(User).where(User.username_key == key)).first()
+    ok, upgraded = verify_password(req.password, user.password_hash if user else None)
+    if user is None or not ok:
+        _record_failure(session, settings, key, throttle, now)
+        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    if not user.active:
+        raise ApiError(401, "account_disabled", "This account has been disabled.")
+    device = session.get(Device, req.device_id)
+    if device is not None and device.revoked_at is not None:
+        raise ApiError(401, "device_revoked", "This device has been blocked by the school.")
+    if device is None:
+        device = Device(device_id=req.device_id, name=req.device_name)
+    device.name, device.user_id, device.last_seen = req.device_name, user.id, now
+    session.add(device)
+    session.flush()  # the token below points at the device row
+    if throttle is not None:
+        session.delete(throttle)
+    if upgraded:
+        user.password_hash = upgraded
+        session.add(user)
+    token = new_token()
+    expires_at = now + timedelta(days=settings.token_ttl_days)
+    session.add(
+        AccessToken(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            device_id=req.device_id,
+            expires_at=expires_at,
+        )
+    )
+    session.commit()
+    return LoginResponse(token=token, expires_at=expires_at, user=public(user))
+
+
+def _record_failure(
+    session: Session, settings: Settings, key: str, throttle: LoginThrottle | None, now: datetime
+) -> None:
+    window = timedelta(minutes=settings.lockout_minutes)
+    if throttle is None or now - throttle.first_failure_at > window or throttle.locked_until:
+        if throttle is not None:
+            session.delete(throttle)
+            session.flush()
+        throttle = LoginThrottle(username_key=key, failures=0, first_failure_at=now)
+    throttle.failures += 1
+    if throttle.failures >= settings.max_login_failures:
+        throttle.locked_until = now + window
+    session.add(throttle)
+    session.commit()
+
+
+def authenticate(session: Session, token: str | None) -> Authenticated:
+    """The caller behind a bearer token, or the protocol's 401."""
+    if not token:
+        raise ApiError(401, "missing_token", "Sign in first: no bearer token was sent.")
+    now = utcnow()
+    row = session.exec(
+        select(AccessToken, User, Device)
+        .join(User, col(User.id) == col(AccessToken.user_id))
+        .join(Device, col(Device.device_id) == col(AccessToken.device_id))
+        .where(AccessToken.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        raise ApiError(401, "invalid_token", "This sign-in is not valid; sign in again.")
+    access, user, device = row
+    # Told even on an old token, so that the device wipes its store at its next sync.
+    if not user.active:
+        raise ApiError(401, "account_disabled", "This account has been disabled.")
+    if device.revoked_at is not None:
+        raise ApiError(401, "device_revoked", "This device has been blocked by the school.")
+    if access.revoked_at is not None or access.expires_at <= now:
+        raise ApiError(401, "invalid_token", "This sign-in has expired; sign in again.")
+    if now - device.last_seen > LAST_SEEN_GRANULARITY:
+        device.last_seen = now
+        session.add(device)
+        session.commit()
+    return Authenticated(user=user, device_id=device.device_id, token_id=access.id)
+
+
+def logout(session: Session, caller: Authenticated) -> None:
+    access = session.get(AccessToken, caller.token_id)
+    if access is not None and access.revoked_at is None:
+        access.revoked_at = utcnow()
+        session.add(access)
+        session.commit()
+
+
+def revoke_tokens(session: Session, user_id: uuid.UUID) -> None:
+    session.execute(
+        update(AccessToken)
+        .where(col(AccessToken.user_id) == user_id, col(AccessToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def create_user(session: Session, data: UserCreate) -> User:
+    """Add an account; a taken username (in any case or width) is a 409."""
+    name = unicodedata.normalize("NFC", data.username)
+    key = username_key(name)
+    if session.exec(select(User).where(User.username_key == key)).first():
+        raise ApiError(409, "username_taken", f"The username {name!r} is already taken.")
+    user = User(
+        username=name,
+        username_key=key,
+        display_name=data.display_name,
+        role=data.role.value,
+        password_hash=hash_password(data.password),
+    )
+    session.add(user)
+    return user
+
+
+def update_user(session: Session, user: User, data: UserUpdate) -> User:
+    """Edit an account; never leaves the school without an active lead."""
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("role", "active", "display_name"):
+        if changes.get(name) is None:
+            changes.pop(name, None)
+    loses_lead = user.role == Role.LEAD and user.active and (
+        changes.get("role", Role.LEAD) != Role.LEAD or changes.get("active", True) is False
+    )
+    if loses_lead and active_leads(session) <= 1:
+        raise ApiError(409, "last_lead", "The school needs at least one active lead.")
+    if "display_name" in changes:
+        user.display_name = changes["display_name"]
+    if "role" in changes:
+        user.role = Role(changes["role"]).value
+    if "active" in changes:
+        user.active = changes["active"]
+    if changes.get("password"):
+        user.password_hash = hash_password(changes["password"])
+        # A reset password signs the account out everywhere.
+        revoke_tokens(session, user.id)
+    user.updated_at = utcnow()
+    session.add(user)
+    return user
+
+
+def active_leads(session: Session) -> int:
+    return session.exec(
+        select(func.count()).select_from(User).where(User.role == Role.LEAD, User.active)
+    ).one()

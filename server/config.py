@@ -1,0 +1,43 @@
+"""Server settings, read from the environment (and a `.env` file beside the process)."""
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told; the defaults suit one school on one machine.
+
+    There is no signing secret to configure: bearer tokens are random and only their
+    hashes are stored, and the database password lives in `DATABASE_URL` alone.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAREROUNDS_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CAREROUNDS_DATABASE_URL")
+    )
+    data_dir: Path = Path("data")
+    token_ttl_days: int = Field(default=30, ge=1, le=365)
+    max_login_failures: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Days and "due" are counted in the school's own time zone.
+    school_timezone: str = "Asia/Shanghai"
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with a driver SQLAlchemy can use (psycopg 3 for PostgreSQL)."""
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / 'carerounds.db').resolve()}"
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")

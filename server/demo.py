@@ -1,0 +1,112 @@
+"""Seeding the demo school into an empty database, and the logins it prints."""
+
+import uuid
+
+from sqlmodel import Session, func, select
+
+from server import accounts, demo_school, school_setup
+from server.models import User
+from shared.hlc import Clock
+from shared.schemas.vocabulary import Role
+from shared.schemas.wire import UserCreate
+
+DEMO_PASSWORD = "carerounds-demo"  # noqa: S105 - the demo's published password
+ROLE_NAMES = {
+    Role.LEAD: "防控负责人 prevention lead",
+    Role.CLEANER: "保洁员 cleaner",
+    Role.CLASS_TEACHER: "班主任 class teacher",
+    Role.COUNSELOR: "心理老师 counselor",
+}
+
+
+def is_empty(session: Session) -> bool:
+    return session.exec(select(func.count()).select_from(User)).one() == 0
+
+
+def seed(session: Session, clock: Clock) -> list[User]:
+    """Add the demo school's people, areas, checklists, classes and students; commits."""
+    people = (demo_school.LEAD, *demo_school.CLEANERS, *demo_school.TEACHERS,
+              *demo_school.COUNSELORS)
+    users = [
+        accounts.create_user(
+            session,
+            UserCreate(
+                username=p.username,
+                display_name=p.display_name,
+                role=Role(p.role),
+                password=DEMO_PASSWORD,
+            ),
+        )
+        for p in people
+    ]
+    session.flush()
+    lead_id = users[0].id
+
+    template_ids: dict[str, uuid.UUID] = {}
+    for checklist in demo_school.CHECKLISTS:
+        items = {
+            item.item_id: {"zh": item.zh, "en": item.en, "order": order}
+            for order, item in enumerate(checklist.items)
+        }
+        record = school_setup.create(
+            session,
+            clock,
+            lead_id,
+            "checklist_templates",
+            {"name": checklist.name, "name_en": checklist.name_en, "items": items},
+        )
+        template_ids[checklist.key] = record.record_id
+
+    for order, area in enumerate(demo_school.AREAS):
+        school_setup.create(
+            session,
+            clock,
+            lead_id,
+            "areas",
+            {
+                "name": area.name,
+                "name_en": area.name_en,
+                "kind": area.kind,
+                "frequency_days": area.frequency_days,
+                "checklist_template_id": str(template_ids[area.checklist]),
+                "walk_order": (order + 1) * 10,
+            },
+        )
+
+    teachers = [u for u in users if u.role == Role.CLASS_TEACHER]
+    per_class = demo_school.STUDENTS_PER_CLASS
+    names = demo_school.student_names(per_class * len(demo_school.CLASSES), seed=2026)
+    for index, (name, name_en) in enumerate(demo_school.CLASSES):
+        # teacher1 has classes 1 and 2, teacher2 classes 3 and 4, and so on.
+        teacher = teachers[index // 2]
+        school_class = school_setup.create(
+            session,
+            clock,
+            lead_id,
+            "classes",
+            {"name": name, "name_en": name_en, "teacher_ids": [str(teacher.id)]},
+        )
+        for number in range(per_class):
+            school_setup.create(
+                session,
+                clock,
+                lead_id,
+                "students",
+                {
+                    "name": names[index * per_class + number],
+                    "class_id": str(school_class.record_id),
+                    "student_no": f"2026{index + 1:02d}{number + 1:02d}",
+                },
+            )
+    session.commit()
+    return users
+
+
+def logins_table(users: list[User]) -> str:
+    """The demo logins as a small table to print."""
+    width = max(len(u.username) for u in users)
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD})"]
+    lines += [
+        f"  {u.username.ljust(width)}  {u.display_name}  {ROLE_NAMES[Role(u.role)]}" for u in users
+    ]
+    return "\n".join(lines)

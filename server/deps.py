@@ -1,0 +1,55 @@
+"""Request dependencies, declared once: the session, the caller, the lead."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from server.accounts import Authenticated, authenticate
+from server.config import Settings
+from server.errors import ApiError
+from shared.hlc import Clock
+from shared.schemas.vocabulary import Role
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def current_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Authenticated:
+    return authenticate(session, credentials.credentials if credentials else None)
+
+
+CurrentUser = Annotated[Authenticated, Depends(current_user)]
+
+
+def require_lead(caller: CurrentUser) -> Authenticated:
+    if caller.role is not Role.LEAD:
+        raise ApiError(403, "forbidden", "Only the prevention lead may do this.")
+    return caller
+
+
+LeadUser = Annotated[Authenticated, Depends(require_lead)]

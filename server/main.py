@@ -1,0 +1,31 @@
+"""The FastAPI application factory."""
+
+import secrets
+
+from fastapi import FastAPI
+
+from server.config import Settings
+from server.db import make_engine
+from server.errors import BodySizeLimit, install_error_handlers
+from server.routes import admin, auth
+from shared.hlc import Clock
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database must already be migrated (`carerounds-server migrate`)."""
+    settings = settings or Settings()
+    app = FastAPI(title="CareRounds sync server", version="1")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    # One clock per process; its random node keeps stamps unique across processes.
+    app.state.clock = Clock(f"server-{secrets.token_hex(4)}")
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
+
+    @app.get("/api/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "protocol": "1"}
+
+    return app

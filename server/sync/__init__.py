@@ -1,0 +1,1 @@
+"""Sync: the merge rule, the change log and cursor, and who receives what."""

@@ -1,0 +1,1 @@
+"""Schemas of the synced collections and of the wire messages (protocol version 1)."""

@@ -1,0 +1,279 @@
+"""One schema per synced collection: the single definition of each record's fields.
+
+A record's fields merge one by one (and a map field entry by entry), so besides the
+whole-record models this module can validate a single field or map entry on its own:
+that is what a push carries.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from shared.schemas.types import (
+    FrequencyDays,
+    Label,
+    MapKey,
+    Name,
+    Note,
+    PersonName,
+    ShortNote,
+    TemperatureC,
+    Text,
+)
+from shared.schemas.vocabulary import (
+    AreaKind,
+    CaseStatus,
+    FollowUpMethod,
+    InterventionKind,
+    Mood,
+    ReferralStatus,
+    RiskLevel,
+    Role,
+)
+
+
+class RecordSchema(BaseModel):
+    """Base of every collection schema: unknown fields are errors, not silently kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChecklistItem(RecordSchema):
+    zh: Label
+    en: Label | None = None
+    order: int = Field(default=0, ge=0, le=10_000)
+
+
+class Area(RecordSchema):
+    name: Name
+    name_en: Name | None = None
+    kind: AreaKind
+    frequency_days: FrequencyDays
+    checklist_template_id: UUID
+    active: bool = True
+    walk_order: int = Field(default=0, ge=0, le=100_000)
+
+
+class ChecklistTemplate(RecordSchema):
+    name: Name
+    name_en: Name | None = None
+    items: dict[MapKey, ChecklistItem] = Field(min_length=1, max_length=100)
+
+
+class RoundItem(RecordSchema):
+    done: bool
+    at: AwareDatetime | None = None
+    note: ShortNote = ""
+
+
+class DisinfectionRound(RecordSchema):
+    area_id: UUID
+    round_date: date
+    cleaner_id: UUID
+    items: dict[MapKey, RoundItem] = Field(default_factory=dict, max_length=100)
+    completed_at: AwareDatetime | None = None
+    note: ShortNote = ""
+
+
+class SchoolClass(RecordSchema):
+    name: Name
+    name_en: Name | None = None
+    teacher_ids: list[UUID] = Field(default_factory=list, max_length=10)
+
+
+class Student(RecordSchema):
+    name: PersonName
+    class_id: UUID
+    student_no: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class SickCase(RecordSchema):
+    student_id: UUID
+    class_id: UUID
+    onset_date: date
+    symptoms: Text
+    status: CaseStatus = CaseStatus.OPEN
+    returned_on: date | None = None
+    medical_care: ShortNote = ""
+
+
+class FollowUp(RecordSchema):
+    case_id: UUID
+    visit_date: date
+    method: FollowUpMethod
+    temperature_c: TemperatureC | None = None
+    condition: Text = ""
+    mood: Mood | None = None
+    note: Note = ""
+    next_step: ShortNote = ""
+
+
+class Referral(RecordSchema):
+    student_id: UUID
+    reason: Text
+    status: ReferralStatus = ReferralStatus.NEW
+
+
+class CounselingCase(RecordSchema):
+    student_id: UUID
+    risk_level: RiskLevel
+    status: CaseStatus = CaseStatus.OPEN
+    next_follow_up: date | None = None
+    referral_id: UUID | None = None
+    note: Note = ""
+
+
+class Intervention(RecordSchema):
+    case_id: UUID
+    held_on: date
+    kind: InterventionKind
+    note: Note = ""
+    risk_level: RiskLevel | None = None
+
+
+class ConflictValue(RecordSchema):
+    value: Any
+    hlc: str
+    author: str | None = None
+    device: str | None = None
+
+
+class Conflict(RecordSchema):
+    """A losing value kept beside the winner; settling it is an ordinary change."""
+
+    collection: str
+    record_id: UUID
+    field: str
+    winner: ConflictValue
+    loser: ConflictValue
+    settled_by: UUID | None = None
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What the protocol says of one collection besides its fields."""
+
+    name: str
+    schema: type[RecordSchema]
+    writers: frozenset[Role]
+    map_fields: frozenset[str] = frozenset()
+    # Fields only the collection's own writers may read (a lead sees counts, never these).
+    confidential: frozenset[str] = frozenset()
+    # Records whose writers are named per record rather than per role (own classes, ...).
+    scoped_writers: frozenset[Role] = field(default_factory=frozenset)
+
+
+_LEAD = frozenset({Role.LEAD})
+
+COLLECTIONS: Mapping[str, Collection] = {
+    c.name: c
+    for c in (
+        Collection("areas", Area, _LEAD),
+        Collection("checklist_templates", ChecklistTemplate, _LEAD, frozenset({"items"})),
+        Collection(
+            "disinfection_rounds",
+            DisinfectionRound,
+            frozenset({Role.CLEANER, Role.LEAD}),
+            frozenset({"items"}),
+        ),
+        Collection("classes", SchoolClass, _LEAD),
+        Collection("students", Student, _LEAD),
+        Collection("sick_cases", SickCase, frozenset({Role.CLASS_TEACHER})),
+        Collection("follow_ups", FollowUp, frozenset({Role.CLASS_TEACHER})),
+        Collection("referrals", Referral, frozenset({Role.CLASS_TEACHER, Role.COUNSELOR})),
+        Collection(
+            "counseling_cases",
+            CounselingCase,
+            frozenset({Role.COUNSELOR}),
+            confidential=frozenset({"note"}),
+        ),
+        Collection(
+            "interventions",
+            Intervention,
+            frozenset({Role.COUNSELOR}),
+            confidential=frozenset({"note"}),
+        ),
+        # Written by the server when it keeps a losing value; settled by readers.
+        Collection("conflicts", Conflict, frozenset()),
+    )
+}
+
+
+class UnknownField(ValueError):
+    """A change names a field its collection does not have."""
+
+
+class InvalidValue(ValueError):
+    """A field's value breaks its schema."""
+
+
+def split_field_key(key: str) -> tuple[str, str | None]:
+    """`items.wipe_desks` → (`items`, `wipe_desks`); `name` → (`name`, None)."""
+    head, dot, entry = key.partition(".")
+    return head, (entry if dot else None)
+
+
+@cache
+def _field_adapter(schema: type[RecordSchema], name: str) -> TypeAdapter[Any]:
+    info = schema.model_fields[name]
+    annotation: Any = info.annotation
+    return TypeAdapter(annotation if not info.metadata else _annotated(annotation, info))
+
+
+def _annotated(annotation: Any, info: Any) -> Any:
+    return Annotated[(annotation, *info.metadata)]
+
+
+@cache
+def _entry_adapter(schema: type[RecordSchema], name: str) -> TypeAdapter[Any]:
+    annotation: Any = schema.model_fields[name].annotation
+    return TypeAdapter(annotation.__args__[1])
+
+
+def validate_field(collection: Collection, key: str, value: Any) -> Any:
+    """Validate one pushed field (or map entry) and return it as JSON-ready data.
+
+    Raises:
+        UnknownField: the collection has no such field or the key is malformed.
+        InvalidValue: the value breaks the field's schema.
+    """
+    name, entry = split_field_key(key)
+    fields = collection.schema.model_fields
+    if name not in fields:
+        raise UnknownField(f"{collection.name} has no field {name!r}")
+    if entry is not None:
+        if name not in collection.map_fields:
+            raise UnknownField(f"{collection.name}.{name} is not a map")
+        try:
+            TypeAdapter(MapKey).validate_python(entry)
+        except ValidationError as exc:
+            raise UnknownField(f"{key!r} is not a valid map entry name") from exc
+        adapter = _entry_adapter(collection.schema, name)
+    else:
+        adapter = _field_adapter(collection.schema, name)
+    try:
+        return adapter.dump_python(adapter.validate_python(value), mode="json")
+    except ValidationError as exc:
+        raise InvalidValue(f"{key}: {first_error(exc)}") from exc
+
+
+def validate_record(collection: Collection, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a whole record and return it as JSON-ready data with defaults filled in."""
+    try:
+        return collection.schema.model_validate(dict(fields)).model_dump(mode="json")
+    except ValidationError as exc:
+        if any(err["type"] == "extra_forbidden" for err in exc.errors()):
+            raise UnknownField(first_error(exc)) from exc
+        raise InvalidValue(first_error(exc)) from exc
+
+
+def first_error(exc: ValidationError) -> str:
+    """The first validation error of `exc` in one readable sentence."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else str(err["msg"])

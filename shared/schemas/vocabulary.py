@@ -1,0 +1,62 @@
+"""The fixed vocabularies of the sync protocol; the UI translates them, clients rely on them."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLEANER = "cleaner"
+    CLASS_TEACHER = "class_teacher"
+    COUNSELOR = "counselor"
+    LEAD = "lead"
+
+
+class AreaKind(StrEnum):
+    CLASSROOM = "classroom"
+    DORM = "dorm"
+    CANTEEN = "canteen"
+    TOILET = "toilet"
+    PUBLIC_AREA = "public_area"
+    VENTILATION = "ventilation"
+    COLD_CHAIN = "cold_chain"
+    PARCEL_POINT = "parcel_point"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class FollowUpMethod(StrEnum):
+    HOME_VISIT = "home_visit"
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class Mood(StrEnum):
+    GOOD = "good"
+    OKAY = "okay"
+    LOW = "low"
+    DISTRESSED = "distressed"
+
+
+class ReferralStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CLOSED = "closed"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRISIS = "crisis"
+
+
+class InterventionKind(StrEnum):
+    INDIVIDUAL_TALK = "individual_talk"
+    GROUP_SESSION = "group_session"
+    PARENT_CONTACT = "parent_contact"
+    TEACHER_CONSULT = "teacher_consult"
+    REFERRAL_OUT = "referral_out"
+    CRISIS_RESPONSE = "crisis_response"
