@@ -174,8 +174,10 @@ def update_user(session: Session, user: User, data: UserUpdate) -> User:
     for name in ("role", "active", "display_name"):
         if changes.get(name) is None:
             changes.pop(name, None)
-    loses_lead = user.role == Role.LEAD and user.active and (
-        changes.get("role", Role.LEAD) != Role.LEAD or changes.get("active", True) is False
+    loses_lead = (
+        user.role == Role.LEAD
+        and user.active
+        and (changes.get("role", Role.LEAD) != Role.LEAD or changes.get("active", True) is False)
     )
     if loses_lead and active_leads(session) <= 1:
         raise ApiError(409, "last_lead", "The school needs at least one active lead.")

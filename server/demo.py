@@ -25,8 +25,12 @@ def is_empty(session: Session) -> bool:
 
 def seed(session: Session, clock: Clock) -> list[User]:
     """Add the demo school's people, areas, checklists, classes and students; commits."""
-    people = (demo_school.LEAD, *demo_school.CLEANERS, *demo_school.TEACHERS,
-              *demo_school.COUNSELORS)
+    people = (
+        demo_school.LEAD,
+        *demo_school.CLEANERS,
+        *demo_school.TEACHERS,
+        *demo_school.COUNSELORS,
+    )
     users = [
         accounts.create_user(
             session,

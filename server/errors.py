@@ -58,12 +58,20 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     kinds = {e.get("type") for e in errors}
     if "json_invalid" in kinds:
         return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    content_type = request.headers.get("content-type", "")
+    body_error = bool(errors) and tuple(errors[0].get("loc", ())) == ("body",)
+    if body_error and request.method in ("POST", "PUT", "PATCH") and "json" not in content_type:
+        return error_response(
+            415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+        )
+    if body_error and errors[0].get("type") in ("model_attributes_type", "dict_type"):
+        return error_response(422, "invalid_value", "The request body must be a JSON object.")
     if "extra_forbidden" in kinds:
         unknown = next(e for e in errors if e.get("type") == "extra_forbidden")
         return error_response(422, "unknown_field", f"Unknown field {_describe(unknown)}")

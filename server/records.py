@@ -19,7 +19,7 @@ def allocate_seq(session: Session, count: int = 1) -> int:
     The UPDATE locks the counter row until the transaction ends, so two transactions
     can never hold numbers out of commit order: a reader never sees seq 11 before 10.
     """
-    last = session.execute(  # type: ignore[call-overload]
+    last = session.execute(
         text("UPDATE seq_counter SET last_seq = last_seq + :n WHERE id = 1 RETURNING last_seq"),
         {"n": count},
     ).scalar_one()
@@ -43,7 +43,11 @@ def write(
     record = session.get(Record, (collection, record_id))
     if record is None:
         record = Record(
-            collection=collection, record_id=record_id, fields={}, field_hlc={}, seq=0,
+            collection=collection,
+            record_id=record_id,
+            fields={},
+            field_hlc={},
+            seq=0,
             created_by=author,
         )
     outcome = merge(record.fields, record.field_hlc, fields, hlc, spec.map_fields)

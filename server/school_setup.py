@@ -90,7 +90,9 @@ def delete(
     _existing(session, collection, record_id)
     if collection in _DEPENDENTS:
         dependent, field = _DEPENDENTS[collection]
-        users = [r for r in records.live(session, dependent) if r.fields.get(field) == str(record_id)]
+        users = [
+            r for r in records.live(session, dependent) if r.fields.get(field) == str(record_id)
+        ]
         if users:
             raise ApiError(
                 409,
@@ -98,7 +100,13 @@ def delete(
                 f"{len(users)} {dependent} still use this record; move or delete them first.",
             )
     return records.write(
-        session, collection, record_id, {}, hlc=clock.now(), author=author, device_id=None,
+        session,
+        collection,
+        record_id,
+        {},
+        hlc=clock.now(),
+        author=author,
+        device_id=None,
         deleted=True,
     )
 
@@ -129,7 +137,9 @@ def _check_references(session: Session, collection: str, values: Mapping[str, An
             teacher = session.get(User, uuid.UUID(teacher_id))
             if teacher is None or not teacher.active or teacher.role != Role.CLASS_TEACHER:
                 raise ApiError(
-                    422, "invalid_value", f"teacher_ids: {teacher_id} is not an active class teacher."
+                    422,
+                    "invalid_value",
+                    f"teacher_ids: {teacher_id} is not an active class teacher.",
                 )
 
 

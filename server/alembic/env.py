@@ -1,6 +1,6 @@
 """Alembic environment: runs on the connection `server.db.migrate` hands over."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -11,7 +11,7 @@ import server.models as models
 target_metadata = SQLModel.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write our column types as plain SQLAlchemy types, so migrations never import app code."""
     if type_ == "type" and isinstance(obj, models.UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Body, Response
 from sqlmodel import col, select
 
 from server import accounts, records, school_setup
+from server.deps import ClockDep, LeadUser, SessionDep
 from server.errors import ApiError
 from server.models import AccessToken, Device, User, utcnow
-from server.deps import ClockDep, LeadUser, SessionDep
 from shared.schemas.collections import COLLECTIONS
 from shared.schemas.wire import (
     DeviceView,
@@ -119,7 +119,10 @@ def _add_collection_routes(name: str) -> None:
         return [records.view(r) for r in records.live(session, name)]
 
     @router.post(
-        f"/{name}", status_code=201, response_model=RecordView, responses=_errors,
+        f"/{name}",
+        status_code=201,
+        response_model=RecordView,
+        responses=_errors,
         name=f"create_{name}",
     )
     def create_record(
@@ -141,7 +144,9 @@ def _add_collection_routes(name: str) -> None:
         return records.view(record)
 
     @router.patch(
-        f"/{name}/{{record_id}}", response_model=RecordView, responses=_errors,
+        f"/{name}/{{record_id}}",
+        response_model=RecordView,
+        responses=_errors,
         name=f"update_{name}",
     )
     def update_record(

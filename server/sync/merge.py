@@ -22,7 +22,9 @@ class MergeOutcome:
     lost: list[str] = field(default_factory=list)
 
 
-def registers(incoming: Mapping[str, Any], map_fields: Collection[str]) -> Iterator[tuple[str, Any]]:
+def registers(
+    incoming: Mapping[str, Any], map_fields: Collection[str]
+) -> Iterator[tuple[str, Any]]:
     """The single registers a change writes: a whole map counts as one write per entry."""
     for key, value in incoming.items():
         name, entry = split_field_key(key)
@@ -50,8 +52,10 @@ def merge(
 ) -> MergeOutcome:
     """Apply one change stamped `hlc` to a record; the inputs are left untouched."""
     out = MergeOutcome(
-        fields={k: (dict(v) if k in map_fields and isinstance(v, Mapping) else v)
-                for k, v in fields.items()},
+        fields={
+            k: (dict(v) if k in map_fields and isinstance(v, Mapping) else v)
+            for k, v in fields.items()
+        },
         field_hlc=dict(field_hlc),
     )
     for key, value in registers(incoming, map_fields):

@@ -16,9 +16,7 @@ MAX_PULL_LIMIT = 5_000
 DEFAULT_PULL_LIMIT = 500
 
 # Usernames are what people type: letters of any script (Chinese included), digits, . _ @ -
-Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.@-]{1,64}$")
-]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.@-]{1,64}$")]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 

@@ -1,0 +1,97 @@
+"""Fixtures: every database test runs on SQLite and on a throwaway PostgreSQL database.
+
+PostgreSQL is found at CAREROUNDS_TEST_PG_URL (default: the local trust-auth server). Under
+CI=true an unreachable PostgreSQL fails the run; elsewhere its half of the tests is skipped
+with the reason.
+"""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from server.config import Settings
+from server.db import make_engine, migrate
+from server.main import create_app
+
+PG_ADMIN_URL = os.environ.get(
+    "CAREROUNDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+# Children before parents; the counter row is reset rather than deleted.
+TABLES = ("access_tokens", "devices", "login_throttles", "users", "records", "changes")
+
+
+def _pg_unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(f"PostgreSQL not reachable ({reason}); set CAREROUNDS_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"carerounds_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).strip().splitlines()[0])
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(backend: str, request: pytest.FixtureRequest, folder: Path) -> str:
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{folder / 'carerounds.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    folder = tmp_path_factory.mktemp(f"db-{backend}")
+    settings = Settings(database_url=database_url(backend, request, folder), data_dir=folder)
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture
+def settings(migrated: Settings) -> Settings:
+    """Settings for a migrated, empty database of the current backend."""
+    engine = make_engine(migrated)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+        conn.execute(text("UPDATE seq_counter SET last_seq = 0"))
+    engine.dispose()
+    return migrated.model_copy()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
