@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server import demo, roster
@@ -55,35 +56,25 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     engine = make_engine(settings)
-    migrate(settings, engine)
+    try:
+        migrate(settings, engine)
+        status = _run(args, engine)
+    finally:
+        # Before serving too: the server processes open their own connections.
+        engine.dispose()
+    if status is None:
+        _serve(settings, args)
+        return 0
+    return status
+
+
+def _run(args: argparse.Namespace, engine: Engine) -> int | None:
+    """Run a one-off command; None means "now serve"."""
     if args.command == "migrate":
         print("database is up to date")
         return 0
     if args.command in ("import-users", "import-students"):
-        if not args.csv.is_file():
-            print(f"error: no such file {args.csv}", file=sys.stderr)
-            return 2
-        with Session(engine) as session:
-            try:
-                if args.command == "import-users":
-                    report = roster.import_users(session, _cli_clock(), args.csv)
-                else:
-                    report = roster.import_students(
-                        session, _cli_clock(), args.csv, create_classes=args.create_classes
-                    )
-            except roster.RosterError as exc:
-                print(f"nothing imported; fix these lines of {args.csv}:", file=sys.stderr)
-                for problem in exc.problems:
-                    print(f"  {problem}", file=sys.stderr)
-                return 1
-        print(f"imported {report.created} new, updated {report.updated}")
-        if report.classes_created:
-            print(f"created classes: {', '.join(report.classes_created)}")
-        if report.generated_passwords:
-            print("one-time passwords (hand them out, then ask people to change them):")
-            for username, password in report.generated_passwords:
-                print(f"  {username}  {password}")
-        return 0
+        return _import(args, engine)
     if args.command == "demo":
         with Session(engine) as session:
             if demo.is_empty(session):
@@ -93,8 +84,33 @@ def main(argv: list[str] | None = None) -> int:
                 print("the database already has people; not seeding the demo school")
                 seeded = list(session.exec(select(User).order_by(col(User.created_at))))
             print(demo.logins_table(seeded))
-    engine.dispose()
-    _serve(settings, args)
+    return None
+
+
+def _import(args: argparse.Namespace, engine: Engine) -> int:
+    if not args.csv.is_file():
+        print(f"error: no such file {args.csv}", file=sys.stderr)
+        return 2
+    with Session(engine) as session:
+        try:
+            if args.command == "import-users":
+                report = roster.import_users(session, _cli_clock(), args.csv)
+            else:
+                report = roster.import_students(
+                    session, _cli_clock(), args.csv, create_classes=args.create_classes
+                )
+        except roster.RosterError as exc:
+            print(f"nothing imported; fix these lines of {args.csv}:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+    print(f"imported {report.created} new, updated {report.updated}")
+    if report.classes_created:
+        print(f"created classes: {', '.join(report.classes_created)}")
+    if report.generated_passwords:
+        print("one-time passwords (hand them out, then ask people to change them):")
+        for username, password in report.generated_passwords:
+            print(f"  {username}  {password}")
     return 0
 
 

@@ -6,6 +6,7 @@ from sqlmodel import Session, func, select
 
 from server import accounts, demo_school, school_setup
 from server.models import User
+from server.records import RecordWriter
 from shared.hlc import Clock
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import UserCreate
@@ -45,6 +46,7 @@ def seed(session: Session, clock: Clock) -> list[User]:
     ]
     session.flush()
     lead_id = users[0].id
+    writer = RecordWriter(session, clock)
 
     template_ids: dict[str, uuid.UUID] = {}
     for checklist in demo_school.CHECKLISTS:
@@ -53,8 +55,7 @@ def seed(session: Session, clock: Clock) -> list[User]:
             for order, item in enumerate(checklist.items)
         }
         record = school_setup.create(
-            session,
-            clock,
+            writer,
             lead_id,
             "checklist_templates",
             {"name": checklist.name, "name_en": checklist.name_en, "items": items},
@@ -63,8 +64,7 @@ def seed(session: Session, clock: Clock) -> list[User]:
 
     for order, area in enumerate(demo_school.AREAS):
         school_setup.create(
-            session,
-            clock,
+            writer,
             lead_id,
             "areas",
             {
@@ -84,16 +84,14 @@ def seed(session: Session, clock: Clock) -> list[User]:
         # teacher1 has classes 1 and 2, teacher2 classes 3 and 4, and so on.
         teacher = teachers[index // 2]
         school_class = school_setup.create(
-            session,
-            clock,
+            writer,
             lead_id,
             "classes",
             {"name": name, "name_en": name_en, "teacher_ids": [str(teacher.id)]},
         )
         for number in range(per_class):
             school_setup.create(
-                session,
-                clock,
+                writer,
                 lead_id,
                 "students",
                 {
@@ -102,6 +100,7 @@ def seed(session: Session, clock: Clock) -> list[User]:
                     "student_no": f"2026{index + 1:02d}{number + 1:02d}",
                 },
             )
+    writer.finish()
     session.commit()
     return users
 

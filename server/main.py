@@ -8,6 +8,7 @@ from server.config import Settings
 from server.db import make_engine
 from server.errors import BodySizeLimit, install_error_handlers
 from server.routes import admin, auth
+from server.sync import routes as sync
 from shared.hlc import Clock
 
 
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(sync.router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -102,8 +102,14 @@ class Record(SQLModel, table=True):
     record_id: uuid.UUID = Field(primary_key=True)
     fields: dict[str, Any] = _json()
     field_hlc: dict[str, str] = _json()
+    # Per register: the seq that last wrote it and who did (for conflict records).
+    field_meta: dict[str, Any] = _json()
     deleted: bool = False
     seq: int = Field(index=True)
+    # Who may read it (see server.sync.scopes): the bucket it lives in, and the collection
+    # whose rules apply (a conflict record is read like the record it points at).
+    bucket: str = Field(max_length=100, index=True)
+    scope_collection: str = Field(max_length=64)
     created_by: uuid.UUID | None = Field(default=None)
     updated_by: uuid.UUID | None = Field(default=None)
     updated_at: datetime = _when(default_factory=utcnow)
@@ -124,6 +130,28 @@ class ChangeLog(SQLModel, table=True):
     fields: dict[str, Any] = _json()
     deleted: bool = False
     received_at: datetime = _when(default_factory=utcnow)
+
+
+class Move(SQLModel, table=True):
+    """A record left a bucket at `seq`: devices that read that bucket must drop it."""
+
+    __tablename__ = "moves"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(index=True)
+    collection: str = Field(max_length=64)
+    record_id: uuid.UUID
+    from_bucket: str = Field(max_length=100)
+    scope_collection: str = Field(max_length=64)
+
+
+class ServerKey(SQLModel, table=True):
+    """Random keys made once per database and shared by every server process."""
+
+    __tablename__ = "server_keys"
+
+    name: str = Field(max_length=32, primary_key=True)
+    value: str = Field(max_length=128)
 
 
 class SeqCounter(SQLModel, table=True):

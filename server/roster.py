@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from server import accounts, records, school_setup
 from server.models import Record, User
+from server.records import RecordWriter
 from server.security import generate_password, username_key
 from shared.hlc import Clock
 from shared.schemas.collections import COLLECTIONS, InvalidValue, first_error, validate_record
@@ -136,6 +137,7 @@ def import_users(session: Session, clock: Clock, path: Path) -> ImportReport:
 
     report = ImportReport()
     classes = _live_classes_by_name(session)
+    writer = RecordWriter(session, clock)
     for data, class_names, generated in planned:
         user = accounts.create_user(session, data)
         session.flush()
@@ -146,15 +148,16 @@ def import_users(session: Session, clock: Clock, path: Path) -> ImportReport:
             record = classes.get(class_name.casefold())
             if record is None:
                 record = school_setup.create(
-                    session, clock, None, "classes", {"name": class_name, "teacher_ids": []}
+                    writer, None, "classes", {"name": class_name, "teacher_ids": []}
                 )
                 classes[class_name.casefold()] = record
                 report.classes_created.append(class_name)
             teacher_ids = [*record.fields.get("teacher_ids", []), str(user.id)]
             record = school_setup.update(
-                session, clock, None, "classes", record.record_id, {"teacher_ids": teacher_ids}
+                writer, None, "classes", record.record_id, {"teacher_ids": teacher_ids}
             )
             classes[class_name.casefold()] = record
+    writer.finish()
     session.commit()
     return report
 
@@ -207,21 +210,23 @@ def import_students(
         raise RosterError(problems)
 
     report = ImportReport()
+    writer = RecordWriter(session, clock)
     for fields, class_name in planned:
         record = classes.get(class_name.casefold())
         if record is None:
             record = school_setup.create(
-                session, clock, None, "classes", {"name": class_name, "teacher_ids": []}
+                writer, None, "classes", {"name": class_name, "teacher_ids": []}
             )
             classes[class_name.casefold()] = record
             report.classes_created.append(class_name)
         fields["class_id"] = str(record.record_id)
         existing = by_number.get(fields.get("student_no", ""))
         if existing is not None:
-            school_setup.update(session, clock, None, "students", existing.record_id, fields)
+            school_setup.update(writer, None, "students", existing.record_id, fields)
             report.updated += 1
         else:
-            school_setup.create(session, clock, None, "students", fields)
+            school_setup.create(writer, None, "students", fields)
             report.created += 1
+    writer.finish()
     session.commit()
     return report

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_HLC = re.compile(r"^(\d{13})-(\d{6})-([A-Za-z0-9_-]{1,64})$")
+# ASCII digits only (\d would take full-width digits, which sort after every real stamp).
+_HLC = re.compile(r"([0-9]{13})-([0-9]{6})-([A-Za-z0-9_-]{1,64})")
 MAX_COUNTER = 999_999
 # The protocol's bound: a stamp more than a day ahead of the server is a broken clock.
 MAX_AHEAD_MS = 24 * 60 * 60 * 1000
@@ -32,7 +33,7 @@ class Timestamp:
 
 def parse(stamp: str) -> Timestamp:
     """Parse an HLC string, raising InvalidHLC when it is not one."""
-    match = _HLC.match(stamp)
+    match = _HLC.fullmatch(stamp)
     if match is None:
         raise InvalidHLC(f"{stamp!r} is not <13-digit ms>-<6-digit counter>-<node>")
     return Timestamp(int(match[1]), int(match[2]), match[3])
@@ -56,7 +57,7 @@ class Clock:
     def __init__(
         self, node: str, last: str | None = None, now_ms: Callable[[], int] = wall_clock_ms
     ) -> None:
-        if _HLC.match(f"{0:013d}-{0:06d}-{node}") is None:
+        if _HLC.fullmatch(f"{0:013d}-{0:06d}-{node}") is None:
             raise InvalidHLC(f"{node!r} cannot be a clock node id")
         self.node = node
         self._now_ms = now_ms

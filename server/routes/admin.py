@@ -10,6 +10,7 @@ from server import accounts, records, school_setup
 from server.deps import ClockDep, LeadUser, SessionDep
 from server.errors import ApiError
 from server.models import AccessToken, Device, User, utcnow
+from server.records import RecordWriter
 from shared.schemas.collections import COLLECTIONS
 from shared.schemas.wire import (
     DeviceView,
@@ -128,9 +129,9 @@ def _add_collection_routes(name: str) -> None:
     def create_record(
         body: schema, lead: LeadUser, session: SessionDep, clock: ClockDep
     ) -> RecordView:
-        record = school_setup.create(
-            session, clock, lead.user.id, name, body.model_dump(mode="json")
-        )
+        writer = RecordWriter(session, clock)
+        record = school_setup.create(writer, lead.user.id, name, body.model_dump(mode="json"))
+        writer.finish()
         session.commit()
         return records.view(record)
 
@@ -156,7 +157,9 @@ def _add_collection_routes(name: str) -> None:
         clock: ClockDep,
         body: dict[str, Any] = Body(),  # noqa: B008
     ) -> RecordView:
-        record = school_setup.update(session, clock, lead.user.id, name, record_id, body)
+        writer = RecordWriter(session, clock)
+        record = school_setup.update(writer, lead.user.id, name, record_id, body)
+        writer.finish()
         session.commit()
         return records.view(record)
 
@@ -166,7 +169,9 @@ def _add_collection_routes(name: str) -> None:
     def delete_record(
         record_id: uuid.UUID, lead: LeadUser, session: SessionDep, clock: ClockDep
     ) -> Response:
-        school_setup.delete(session, clock, lead.user.id, name, record_id)
+        writer = RecordWriter(session, clock)
+        school_setup.delete(writer, lead.user.id, name, record_id)
+        writer.finish()
         session.commit()
         return Response(status_code=204)
 

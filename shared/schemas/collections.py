@@ -6,7 +6,7 @@ that is what a push carries.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Annotated, Any
@@ -164,8 +164,6 @@ class Collection:
     map_fields: frozenset[str] = frozenset()
     # Fields only the collection's own writers may read (a lead sees counts, never these).
     confidential: frozenset[str] = frozenset()
-    # Records whose writers are named per record rather than per role (own classes, ...).
-    scoped_writers: frozenset[Role] = field(default_factory=frozenset)
 
 
 _LEAD = frozenset({Role.LEAD})

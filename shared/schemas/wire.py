@@ -91,7 +91,7 @@ class PushResponse(BaseModel):
 
 class PullRequest(Message):
     device_id: DeviceId
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = Field(default=None, max_length=20_000)
     # The protocol treats a larger limit as the maximum rather than an error.
     limit: int = Field(default=DEFAULT_PULL_LIMIT, ge=1)
 

@@ -1,10 +1,11 @@
-"""accounts devices tokens records change log
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 17:10:10.318323
+Create Date: 2026-11-29 17:23:04.082763
 """
 
+import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -42,19 +43,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("username_key"),
     )
     op.create_table(
+        "moves",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("collection", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("from_bucket", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("scope_collection", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("moves", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_moves_seq"), ["seq"], unique=False)
+
+    op.create_table(
         "records",
         sa.Column("collection", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("record_id", sa.Uuid(), nullable=False),
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("field_hlc", sa.JSON(), nullable=False),
+        sa.Column("field_meta", sa.JSON(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("bucket", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("scope_collection", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("updated_by", sa.Uuid(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("collection", "record_id"),
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_records_bucket"), ["bucket"], unique=False)
         batch_op.create_index(batch_op.f("ix_records_seq"), ["seq"], unique=False)
 
     seq_counter = op.create_table(
@@ -65,6 +83,14 @@ def upgrade() -> None:
     )
     # The single row that hands out change numbers.
     op.bulk_insert(seq_counter, [{"id": 1, "last_seq": 0}])
+    server_keys = op.create_table(
+        "server_keys",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    # Signs sync cursors; made here so every server process of this database shares it.
+    op.bulk_insert(server_keys, [{"name": "cursor", "value": secrets.token_hex(32)}])
     op.create_table(
         "users",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -127,10 +153,16 @@ def downgrade() -> None:
     op.drop_table("access_tokens")
     op.drop_table("devices")
     op.drop_table("users")
+    op.drop_table("server_keys")
     op.drop_table("seq_counter")
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_records_seq"))
+        batch_op.drop_index(batch_op.f("ix_records_bucket"))
 
     op.drop_table("records")
+    with op.batch_alter_table("moves", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_moves_seq"))
+
+    op.drop_table("moves")
     op.drop_table("login_throttles")
     op.drop_table("changes")

@@ -1,5 +1,7 @@
 """The merge rule as pure functions: every field and map entry is an LWW register by HLC.
 
+Client and server run this same code.
+
 A record is held as its values (`fields`, map fields whole) and the clock of each register
 (`field_hlc`, keyed as in a push: `name` or `map.entry`). Applying the same set of
 changes in any order gives the same record, because each register keeps the value with

@@ -1,0 +1,121 @@
+"""The server's merge rule: LWW per register (shared.merge) plus the conflicts it keeps.
+
+Pure functions over values, no database: a change is merged into a record's state, and
+every value that loses to a concurrent one (written by another device after the change's
+`base_seq`, or arriving with an older clock) comes back as a `Loss` to keep in a
+conflict record. Nothing anyone typed is dropped silently.
+"""
+
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.hlc import parse
+from shared.merge import merge, read_register, registers
+
+DELETED = "deleted"  # the register name a delete is recorded under in field_meta
+
+
+@dataclass(frozen=True)
+class Side:
+    """One value of a register with where it came from."""
+
+    value: Any
+    hlc: str
+    author: str | None
+    device: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": self.value, "hlc": self.hlc, "author": self.author, "device": self.device}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A register where two devices raced: the winner stays, the loser is kept aside."""
+
+    field: str
+    winner: Side
+    loser: Side
+
+
+@dataclass(frozen=True)
+class IncomingChange:
+    fields: Mapping[str, Any]
+    hlc: str
+    author: uuid.UUID | None
+    base_seq: int | None
+    seq: int
+    deleted: bool = False
+
+    @property
+    def device(self) -> str:
+        return parse(self.hlc).node
+
+
+@dataclass
+class RecordState:
+    fields: dict[str, Any] = field(default_factory=dict)
+    field_hlc: dict[str, str] = field(default_factory=dict)
+    field_meta: dict[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+
+
+def _side(state: RecordState, key: str, value: Any) -> Side:
+    meta = state.field_meta.get(key, {})
+    hlc = state.field_hlc.get(key) or meta.get("hlc", "")
+    return Side(value, hlc, meta.get("by"), parse(hlc).node if hlc else "")
+
+
+def _raced(state: RecordState, key: str, change: IncomingChange) -> bool:
+    """Another device wrote `key` after what this change's author had seen."""
+    meta = state.field_meta.get(key)
+    if meta is None:
+        return False
+    hlc = state.field_hlc.get(key) or meta.get("hlc", "")
+    other_device = parse(hlc).node != change.device
+    unseen = change.base_seq is None or int(meta["seq"]) > change.base_seq
+    return other_device and unseen
+
+
+def apply(
+    state: RecordState, change: IncomingChange, map_fields: Collection[str]
+) -> tuple[RecordState, list[Loss]]:
+    """Merge `change` into `state`; returns the new state and the values that lost."""
+    author = str(change.author) if change.author else None
+    incoming = Side(None, change.hlc, author, change.device)
+    losses: list[Loss] = []
+    for key, value in registers(change.fields, map_fields):
+        current = state.field_hlc.get(key)
+        if current is None:
+            continue
+        old = read_register(state.fields, key)
+        if old == value:
+            continue
+        if current >= change.hlc:
+            # The change lost. Its author's own newer value beating it is no loss.
+            if parse(current).node != change.device:
+                losses.append(Loss(key, _side(state, key, old), _with(incoming, value)))
+        elif _raced(state, key, change):
+            losses.append(Loss(key, _with(incoming, value), _side(state, key, old)))
+    if state.deleted and not change.deleted and change.fields and _raced(state, DELETED, change):
+        # An edit of a record another device deleted meanwhile: the delete stands, and the
+        # edit is kept beside it.
+        losses.append(
+            Loss(DELETED, _side(state, DELETED, True), _with(incoming, dict(change.fields)))
+        )
+
+    merged = merge(state.fields, state.field_hlc, change.fields, change.hlc, map_fields)
+    meta = dict(state.field_meta)
+    for key in merged.won:
+        meta[key] = {"seq": change.seq, "by": author}
+    deleted = state.deleted
+    if change.deleted and not deleted:
+        deleted = True
+        meta[DELETED] = {"seq": change.seq, "by": author, "hlc": change.hlc}
+    new_state = RecordState(merged.fields, merged.field_hlc, meta, deleted)
+    return new_state, losses
+
+
+def _with(side: Side, value: Any) -> Side:
+    return Side(value, side.hlc, side.author, side.device)

@@ -1,0 +1,59 @@
+"""What a record may point at, checked the same way for the lead's API and device pushes."""
+
+import uuid
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from server.models import User
+from server.records import RecordWriter
+from shared.schemas.vocabulary import Role
+
+# field → collection whose live record it must name, per collection.
+_POINTS_AT: Mapping[str, Mapping[str, str]] = {
+    "areas": {"checklist_template_id": "checklist_templates"},
+    "disinfection_rounds": {"area_id": "areas"},
+    "students": {"class_id": "classes"},
+    "sick_cases": {"student_id": "students", "class_id": "classes"},
+    "follow_ups": {"case_id": "sick_cases"},
+    "referrals": {"student_id": "students"},
+    "counseling_cases": {"student_id": "students", "referral_id": "referrals"},
+    "interventions": {"case_id": "counseling_cases"},
+}
+
+
+class BrokenReference(ValueError):
+    """A field names a record or person that does not exist (or cannot be named there)."""
+
+
+def check_references(
+    writer: RecordWriter,
+    collection: str,
+    values: Mapping[str, Any],
+    changed: Collection[str] | None = None,
+) -> None:
+    """Check what `values` (a whole record) points at; only `changed` fields when given."""
+
+    def wanted(name: str) -> bool:
+        return changed is None or name in changed
+
+    for name, target in _POINTS_AT.get(collection, {}).items():
+        value = values.get(name)
+        if value is None or not wanted(name):
+            continue
+        if writer.get_live(target, uuid.UUID(str(value))) is None:
+            raise BrokenReference(f"{name}: no {target} record {value}")
+    if collection == "classes" and wanted("teacher_ids"):
+        for teacher_id in values.get("teacher_ids", []):
+            _require_user(writer, teacher_id, {Role.CLASS_TEACHER}, "an active class teacher")
+    if collection == "disinfection_rounds" and wanted("cleaner_id"):
+        _require_user(writer, values["cleaner_id"], {Role.CLEANER, Role.LEAD}, "a cleaner")
+    if collection == "sick_cases" and (wanted("student_id") or wanted("class_id")):
+        student = writer.get_live("students", uuid.UUID(str(values["student_id"])))
+        if student is not None and student.fields.get("class_id") != values.get("class_id"):
+            raise BrokenReference("class_id: the student is not in this class")
+
+
+def _require_user(writer: RecordWriter, user_id: Any, roles: set[Role], what: str) -> None:
+    user = writer.session.get(User, uuid.UUID(str(user_id)))
+    if user is None or not user.active or Role(user.role) not in roles:
+        raise BrokenReference(f"{user_id} is not {what}")

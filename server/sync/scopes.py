@@ -1,0 +1,153 @@
+"""Who receives what: buckets, subscriptions, and the per-record write rules.
+
+Every record lives in one bucket, derived from its fields:
+- `disinfection`: areas, checklist templates, rounds;
+- `class:<class_id>`: a class, its students, its sick cases and their follow-ups;
+- `referrals:<user_id>`: the referrals one class teacher created;
+- `counseling`: counseling cases and interventions.
+A conflict record lives in the bucket of the record it points at and is read by its rules.
+
+A user subscribes to (bucket, collections) pairs that follow from their role and, for a
+class teacher, from the classes that name them. Pull filters by subscription; when the
+subscription changes, the cursor's copy of the old one tells what to remove and backfill.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, false, or_
+from sqlmodel import Session, col, select
+
+from server.models import Record
+from shared.schemas.vocabulary import Role
+
+DISINFECTION = "disinfection"
+COUNSELING = "counseling"
+CLASS_PREFIX = "class:"
+REFERRALS_PREFIX = "referrals:"
+
+_DISINFECTION_COLLECTIONS = {"areas", "checklist_templates", "disinfection_rounds"}
+_CLASS_COLLECTIONS = {"classes", "students", "sick_cases", "follow_ups"}
+_COUNSELING_COLLECTIONS = {"counseling_cases", "interventions"}
+# Fields that only counselors read; the lead gets the record without them.
+CONFIDENTIAL = {"counseling_cases": {"note"}, "interventions": {"note"}}
+
+
+def class_bucket(class_id: str | uuid.UUID) -> str:
+    return f"{CLASS_PREFIX}{class_id}"
+
+
+def bucket_for(
+    collection: str,
+    record_id: uuid.UUID,
+    fields: dict[str, object],
+    created_by: uuid.UUID | None,
+    case_bucket: str | None = None,
+) -> str:
+    """The bucket a record lives in, from its (merged) fields.
+
+    `case_bucket` is the bucket of a follow-up's sick case, which the caller looks up.
+    """
+    if collection in _DISINFECTION_COLLECTIONS:
+        return DISINFECTION
+    if collection in _COUNSELING_COLLECTIONS:
+        return COUNSELING
+    if collection == "classes":
+        return class_bucket(record_id)
+    if collection in ("students", "sick_cases"):
+        return class_bucket(str(fields.get("class_id")))
+    if collection == "follow_ups":
+        return case_bucket or f"{CLASS_PREFIX}unknown"
+    if collection == "referrals":
+        return f"{REFERRALS_PREFIX}{created_by}"
+    raise ValueError(f"no bucket rule for {collection}")
+
+
+@dataclass(frozen=True, order=True)
+class Subscription:
+    """A bucket (or `prefix*`) and the collections read from it (empty: all of them)."""
+
+    bucket: str
+    collections: tuple[str, ...] = ()
+
+    def matches(self, bucket: str, scope_collection: str) -> bool:
+        if self.bucket.endswith("*"):
+            if not bucket.startswith(self.bucket[:-1]):
+                return False
+        elif bucket != self.bucket:
+            return False
+        return not self.collections or scope_collection in self.collections
+
+    def encode(self) -> str:
+        return f"{self.bucket}|{','.join(self.collections)}"
+
+    @classmethod
+    def decode(cls, text: str) -> "Subscription":
+        bucket, _, collections = text.partition("|")
+        return cls(bucket, tuple(c for c in collections.split(",") if c))
+
+
+def subscriptions(
+    role: Role, user_id: uuid.UUID, class_ids: Iterable[str]
+) -> frozenset[Subscription]:
+    """What a user may read."""
+    if role is Role.LEAD:
+        return frozenset({Subscription("*")})
+    if role is Role.CLEANER:
+        return frozenset({Subscription(DISINFECTION)})
+    if role is Role.COUNSELOR:
+        return frozenset(
+            {
+                Subscription(f"{CLASS_PREFIX}*", ("students",)),
+                Subscription(f"{REFERRALS_PREFIX}*"),
+                Subscription(COUNSELING),
+            }
+        )
+    return frozenset(
+        {Subscription(class_bucket(c)) for c in class_ids}
+        | {Subscription(f"{REFERRALS_PREFIX}{user_id}")}
+    )
+
+
+def class_ids_of(session: Session, user_id: uuid.UUID) -> list[str]:
+    """The classes that name this user among their teachers."""
+    classes = session.exec(
+        select(Record).where(Record.collection == "classes", col(Record.deleted).is_(False))
+    )
+    me = str(user_id)
+    return [str(r.record_id) for r in classes if me in r.fields.get("teacher_ids", [])]
+
+
+def visible(subs: Iterable[Subscription], bucket: str, scope_collection: str) -> bool:
+    return any(s.matches(bucket, scope_collection) for s in subs)
+
+
+def where_visible(subs: Iterable[Subscription]) -> ColumnElement[bool]:
+    """SQL filter on `records` for what the subscriptions read."""
+    exact: list[str] = []
+    clauses: list[ColumnElement[bool]] = []
+    for sub in subs:
+        if sub.bucket == "*" and not sub.collections:
+            return col(Record.bucket).is_not(None)
+        if sub.bucket.endswith("*"):
+            bucket_clause = col(Record.bucket).startswith(sub.bucket[:-1], autoescape=True)
+        elif not sub.collections:
+            exact.append(sub.bucket)
+            continue
+        else:
+            bucket_clause = col(Record.bucket) == sub.bucket
+        if sub.collections:
+            clauses.append(and_(bucket_clause, col(Record.scope_collection).in_(sub.collections)))
+        else:
+            clauses.append(bucket_clause)
+    if exact:
+        clauses.append(col(Record.bucket).in_(exact))
+    return or_(*clauses) if clauses else false()
+
+
+def strip_confidential(role: Role, scope_collection: str) -> set[str]:
+    """The fields to leave out of a record of `scope_collection` sent to `role`."""
+    if role is Role.LEAD:
+        return CONFIDENTIAL.get(scope_collection, set())
+    return set()
