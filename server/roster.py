@@ -21,7 +21,13 @@ from server.models import Record, User
 from server.records import RecordWriter
 from server.security import generate_password, username_key
 from shared.hlc import Clock
-from shared.schemas.collections import COLLECTIONS, InvalidValue, first_error, validate_record
+from shared.schemas.collections import (
+    COLLECTIONS,
+    InvalidValue,
+    first_error,
+    validate_field,
+    validate_record,
+)
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import UserCreate
 
@@ -78,10 +84,19 @@ def read_rows(path: Path, required: Iterable[str]) -> list[tuple[int, dict[str, 
         raise RosterError([f"line 1: missing column(s): {', '.join(missing)}"])
     reader.fieldnames = header
     rows = []
+    extra: list[str] = []
     for row in reader:
+        if row.get(None):
+            extra.append(
+                f"line {reader.line_num}: more values than columns; put a value that "
+                'contains commas in double quotes ("a,b")'
+            )
+            continue
         values = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if any(values.values()):
             rows.append((reader.line_num, values))
+    if extra:
+        raise RosterError(extra)
     if not rows:
         raise RosterError([f"{path}: no rows to import"])
     return rows
@@ -94,6 +109,25 @@ def _live_classes_by_name(session: Session) -> dict[str, Record]:
             if record.fields.get(key):
                 classes[str(record.fields[key]).casefold()] = record
     return classes
+
+
+def _unique(names: list[str]) -> list[str]:
+    unique: dict[str, str] = {}
+    for name in names:
+        unique.setdefault(name.casefold(), name)
+    return list(unique.values())
+
+
+def _class_name_problems(names: Iterable[str]) -> list[str]:
+    problems = []
+    for name in names:
+        try:
+            validate_field(COLLECTIONS["classes"], "name", name)
+        except InvalidValue as exc:
+            problems.append(
+                f"class {name[:20]!r}…: {exc}" if len(name) > 20 else f"class {name!r}: {exc}"
+            )
+    return problems
 
 
 def _split_list(value: str) -> list[str]:
@@ -128,9 +162,10 @@ def import_users(session: Session, clock: Clock, path: Path) -> ImportReport:
         elif session.exec(select(User).where(User.username_key == key)).first():
             problems.append(f"line {line}: username {data.username!r} already exists")
         seen.add(key)
-        class_names = _split_list(row.get("classes", ""))
+        class_names = _unique(_split_list(row.get("classes", "")))
         if class_names and role is not Role.CLASS_TEACHER:
             problems.append(f"line {line}: only a class teacher can have classes")
+        problems += [f"line {line}: {p}" for p in _class_name_problems(class_names)]
         planned.append((data, class_names, generated))
     if problems:
         raise RosterError(problems)
@@ -152,7 +187,10 @@ def import_users(session: Session, clock: Clock, path: Path) -> ImportReport:
                 )
                 classes[class_name.casefold()] = record
                 report.classes_created.append(class_name)
-            teacher_ids = [*record.fields.get("teacher_ids", []), str(user.id)]
+            teacher_ids = record.fields.get("teacher_ids", [])
+            if str(user.id) in teacher_ids:
+                continue  # the same class named twice (say, by its Chinese and English name)
+            teacher_ids = [*teacher_ids, str(user.id)]
             record = school_setup.update(
                 writer, None, "classes", record.record_id, {"teacher_ids": teacher_ids}
             )
@@ -185,6 +223,10 @@ def import_students(
         class_name = row.get("class", "")
         if not class_name:
             problems.append(f"line {line}: class is empty")
+            continue
+        name_problems = _class_name_problems([class_name])
+        if name_problems:
+            problems += [f"line {line}: {p}" for p in name_problems]
             continue
         if class_name.casefold() not in classes and not create_classes:
             problems.append(

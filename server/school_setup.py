@@ -73,8 +73,17 @@ def update(
         raise ApiError(422, "invalid_value", str(exc)) from exc
     hlc = writer.clock.now()
     merged = merge(record.fields, record.field_hlc, cleaned, hlc, spec.map_fields).fields
-    _check_references(writer, collection, _validated_record(collection, merged))
-    record, _ = writer.write(collection, record_id, cleaned, hlc=hlc, author=author, device_id=None)
+    _check_references(writer, collection, _validated_record(collection, merged), record.fields)
+    # The lead edits what they see now: base_seq is the record's current number.
+    record, _ = writer.write(
+        collection,
+        record_id,
+        cleaned,
+        hlc=hlc,
+        author=author,
+        device_id=None,
+        base_seq=record.seq,
+    )
     return record
 
 
@@ -82,7 +91,7 @@ def delete(
     writer: RecordWriter, author: uuid.UUID | None, collection: str, record_id: uuid.UUID
 ) -> Record:
     """Tombstone a record nothing live still points at."""
-    _existing(writer, collection, record_id)
+    current = _existing(writer, collection, record_id)
     if collection in _DEPENDENTS:
         dependent, field = _DEPENDENTS[collection]
         users = [
@@ -103,6 +112,7 @@ def delete(
         hlc=writer.clock.now(),
         author=author,
         device_id=None,
+        base_seq=current.seq,
         deleted=True,
     )
     return record
@@ -124,8 +134,13 @@ def _validated_record(collection: str, fields: Mapping[str, Any]) -> dict[str, A
         raise ApiError(422, "invalid_value", str(exc)) from exc
 
 
-def _check_references(writer: RecordWriter, collection: str, values: Mapping[str, Any]) -> None:
+def _check_references(
+    writer: RecordWriter,
+    collection: str,
+    values: Mapping[str, Any],
+    before: Mapping[str, Any] | None = None,
+) -> None:
     try:
-        check_references(writer, collection, values)
+        check_references(writer, collection, values, before=before)
     except BrokenReference as exc:
         raise ApiError(422, "invalid_value", str(exc)) from exc

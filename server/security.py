@@ -1,13 +1,24 @@
 """Password hashes (argon2 via pwdlib) and opaque bearer tokens stored as hashes."""
 
 import hashlib
+import os
 import secrets
 import unicodedata
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-_hasher = PasswordHash((Argon2Hasher(),))
+# argon2id at pwdlib's defaults (64 MiB, 3 passes). The environment may lower the cost for
+# test suites only; hashes keep their own parameters, so verifying is never weakened.
+_hasher = PasswordHash(
+    (
+        Argon2Hasher(
+            time_cost=int(os.environ.get("CAREROUNDS_ARGON2_TIME_COST", "3")),
+            memory_cost=int(os.environ.get("CAREROUNDS_ARGON2_MEMORY_KIB", "65536")),
+            parallelism=int(os.environ.get("CAREROUNDS_ARGON2_PARALLELISM", "4")),
+        ),
+    )
+)
 # Verified against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 

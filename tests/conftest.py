@@ -7,6 +7,12 @@ with the reason.
 
 import os
 import secrets
+
+# Cheap password hashes for the test run only (and the servers it starts): argon2 at its
+# production cost takes most of a second per sign-in on a 2-core machine.
+os.environ.setdefault("CAREROUNDS_ARGON2_TIME_COST", "1")
+os.environ.setdefault("CAREROUNDS_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("CAREROUNDS_ARGON2_PARALLELISM", "1")
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -31,6 +31,7 @@ from shared.schemas.collections import (
 )
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import (
+    MAX_BATCH_CHANGES,
     Change,
     ChangeResult,
     ChangeStatus,
@@ -63,6 +64,10 @@ class _Batch:
 def push(session: Session, clock: Clock, caller: Authenticated, req: PushRequest) -> PushResponse:
     if req.device_id != caller.device_id:
         raise ApiError(403, "forbidden", "This sign-in belongs to another device.")
+    if len(req.changes) > MAX_BATCH_CHANGES:
+        raise ApiError(
+            413, "batch_too_large", f"A batch is at most {MAX_BATCH_CHANGES} changes; split it."
+        )
     session.rollback()  # end the sign-in check's reads; the writer's lock begins anew
     writer = RecordWriter(session, clock)
     done = _already_applied(session, [c.change_id for c in req.changes])
@@ -201,7 +206,7 @@ def _check_values(
             raise Rejected("invalid_value", f"{what}: {exc}") from exc
     changed = {key.partition(".")[0] for key in cleaned}
     try:
-        check_references(batch.writer, spec.name, merged, changed)
+        check_references(batch.writer, spec.name, merged, changed, before=base)
     except BrokenReference as exc:
         raise Rejected("invalid_value", str(exc)) from exc
     own = merged.get("cleaner_id") == str(batch.caller.user.id)

@@ -30,8 +30,13 @@ def check_references(
     collection: str,
     values: Mapping[str, Any],
     changed: Collection[str] | None = None,
+    before: Mapping[str, Any] | None = None,
 ) -> None:
-    """Check what `values` (a whole record) points at; only `changed` fields when given."""
+    """Check what `values` (a whole record) points at; only `changed` fields when given.
+
+    `before` is the record as it was: a teacher already listed on a class stays valid even
+    if their account was disabled since, so a class can still get a new teacher.
+    """
 
     def wanted(name: str) -> bool:
         return changed is None or name in changed
@@ -43,7 +48,10 @@ def check_references(
         if writer.get_live(target, uuid.UUID(str(value))) is None:
             raise BrokenReference(f"{name}: no {target} record {value}")
     if collection == "classes" and wanted("teacher_ids"):
+        already = set((before or {}).get("teacher_ids", []))
         for teacher_id in values.get("teacher_ids", []):
+            if teacher_id in already:
+                continue
             _require_user(writer, teacher_id, {Role.CLASS_TEACHER}, "an active class teacher")
     if collection == "disinfection_rounds" and wanted("cleaner_id"):
         _require_user(writer, values["cleaner_id"], {Role.CLEANER, Role.LEAD}, "a cleaner")

@@ -68,7 +68,8 @@ class Change(Message):
 
 class PushRequest(Message):
     device_id: DeviceId
-    changes: list[Change] = Field(max_length=MAX_BATCH_CHANGES)
+    # More than MAX_BATCH_CHANGES is the protocol's `413 batch_too_large`, said by the server.
+    changes: list[Change]
 
 
 class ChangeStatus(StrEnum):

@@ -63,7 +63,11 @@ RECORDS: dict[str, dict[str, Any]] = {
         "cleaner_id": CLEANER_ID,
         "items": {
             "wipe_handles": {"done": True, "at": "2026-11-29T08:15:30Z", "note": ""},
-            "mop_floor": {"done": True, "at": "2026-11-29T16:20:00+08:00", "note": "消毒液快用完了"},
+            "mop_floor": {
+                "done": True,
+                "at": "2026-11-29T16:20:00+08:00",
+                "note": "消毒液快用完了",
+            },
             "ventilate": {"done": False, "at": None, "note": ""},
         },
         "completed_at": "2026-11-29T08:40:00Z",
@@ -191,9 +195,7 @@ def test_minimal_record_gets_defaults_filled() -> None:
 
 
 def test_record_values_are_json_ready() -> None:
-    result = validate_record(
-        COLLECTIONS["students"], {"name": "王芳", "class_id": UUID(CLASS_ID)}
-    )
+    result = validate_record(COLLECTIONS["students"], {"name": "王芳", "class_id": UUID(CLASS_ID)})
     assert result == {"name": "王芳", "class_id": CLASS_ID, "student_no": None}
     case = validate_record(
         COLLECTIONS["counseling_cases"],
@@ -358,14 +360,10 @@ def test_blank_names_refused(name: str, field: str, blank: str) -> None:
 
 def test_whitespace_is_stripped() -> None:
     assert validate_field(COLLECTIONS["areas"], "name", "  二楼东侧卫生间 \n") == "二楼东侧卫生间"
-    record = validate_record(
-        COLLECTIONS["students"], _record("students", name="\t李小明  ")
-    )
+    record = validate_record(COLLECTIONS["students"], _record("students", name="\t李小明  "))
     assert record["name"] == "李小明"
     assert validate_field(COLLECTIONS["follow_ups"], "note", "  按时服药  ") == "按时服药"
-    item = validate_field(
-        COLLECTIONS["checklist_templates"], "items.mop_floor", {"zh": "  拖地  "}
-    )
+    item = validate_field(COLLECTIONS["checklist_templates"], "items.mop_floor", {"zh": "  拖地  "})
     assert item["zh"] == "拖地"
     # Stripping happens before the length check: padding does not count.
     padded = "  " + "名" * 100 + "  "
@@ -440,9 +438,10 @@ def test_completed_at_needs_an_offset() -> None:
 def test_temperature_in_plausible_range_accepted(value: float) -> None:
     follow_ups = COLLECTIONS["follow_ups"]
     assert validate_field(follow_ups, "temperature_c", value) == value
-    assert validate_record(follow_ups, _record("follow_ups", temperature_c=value))[
-        "temperature_c"
-    ] == value
+    assert (
+        validate_record(follow_ups, _record("follow_ups", temperature_c=value))["temperature_c"]
+        == value
+    )
 
 
 @pytest.mark.parametrize("value", [33.9, 43.1, -1, 0, 98.6, 365, "hot", "", float("nan")])
@@ -505,9 +504,7 @@ def test_round_item_entry_validated_and_defaults_filled() -> None:
         "at": None,
         "note": "",
     }
-    with_note = validate_field(
-        rounds, "items.mop_floor", {"done": False, "note": "  拖把坏了  "}
-    )
+    with_note = validate_field(rounds, "items.mop_floor", {"done": False, "note": "  拖把坏了  "})
     assert with_note == {"done": False, "at": None, "note": "拖把坏了"}
 
 
@@ -605,8 +602,9 @@ def test_whole_map_accepted() -> None:
     }
     assert validate_field(rounds, "items", {}) == {}
     templates = COLLECTIONS["checklist_templates"]
-    assert validate_field(templates, "items", RECORDS["checklist_templates"]["items"]) == (
-        RECORDS["checklist_templates"]["items"]
+    assert (
+        validate_field(templates, "items", RECORDS["checklist_templates"]["items"])
+        == (RECORDS["checklist_templates"]["items"])
     )
 
 

@@ -1,0 +1,221 @@
+"""The sync engine: push the outbox in batches, then pull every page, and say how it went.
+
+It is safe to stop at any point: a batch stays in the outbox until its results are
+recorded (a re-sent batch comes back `duplicate`), and each pulled page is stored with its
+cursor in one transaction, so an interrupted pull resumes where the last page ended.
+"""
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from client.store import OutboxEntry, PushOutcome, Store
+from client.transport import Reply, Transport, TransportError
+
+# The protocol's bounds, with room for JSON overhead under the 4 MiB body limit.
+MAX_BATCH = 1_000
+MAX_BATCH_BYTES = 3_500_000
+WIPE_CODES = {"account_disabled", "device_revoked"}
+
+
+class SyncError(Exception):
+    """A sync that did not finish; `code` and `message` are for the user."""
+
+    retry: bool = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Offline(SyncError):
+    retry = True
+
+
+class ServerTrouble(SyncError):
+    retry = True
+
+
+class SignInRequired(SyncError):
+    """The token is no longer accepted: sign in again (the data stays)."""
+
+
+class StoreWiped(SyncError):
+    """The account was disabled or the device blocked: local data has been destroyed."""
+
+
+@dataclass(frozen=True)
+class SyncState:
+    pending: int
+    rejected: int
+    last_success: str | None
+    last_error_code: str | None
+    last_error: str | None
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    removed: int = 0
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        token: str,
+        *,
+        batch_size: int = 500,
+        page_limit: int = 1_000,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.token = token
+        self.batch_size = min(batch_size, MAX_BATCH)
+        self.page_limit = page_limit
+        self._rng = rng
+
+    # The whole sync ------------------------------------------------------------------
+
+    def sync(self) -> SyncReport:
+        """Push everything pending, then pull until up to date."""
+        report = SyncReport()
+        try:
+            self.push(report)
+            self.pull(report)
+        except SyncError as exc:
+            self.store.set_meta("last_error_code", exc.code)
+            self.store.set_meta("last_error", exc.message)
+            raise
+        self.store.set_meta("last_success", datetime.now(UTC).isoformat())
+        self.store.set_meta("last_error_code", None)
+        self.store.set_meta("last_error", None)
+        return report
+
+    def sync_with_retry(
+        self, attempts: int = 5, sleep: Callable[[float], None] | None = None
+    ) -> SyncReport:
+        """`sync`, retrying network and server trouble with exponential backoff and jitter."""
+        pause = sleep or time.sleep
+        for attempt in range(attempts):
+            try:
+                return self.sync()
+            except SyncError as exc:
+                if not exc.retry or attempt == attempts - 1:
+                    raise
+                pause(self.backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def backoff(self, attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
+        """Seconds to wait before retry `attempt` (0-based): full jitter, so phones coming
+        back together do not all knock at once."""
+        return float(self._rng() * min(cap, base * 2.0**attempt))
+
+    def state(self) -> SyncState:
+        return SyncState(
+            pending=self.store.pending_count(),
+            rejected=len(self.store.rejected()),
+            last_success=self.store.get_meta("last_success"),
+            last_error_code=self.store.get_meta("last_error_code"),
+            last_error=self.store.get_meta("last_error"),
+        )
+
+    # Push -----------------------------------------------------------------------------
+
+    def push(self, report: SyncReport | None = None) -> SyncReport:
+        report = report or SyncReport()
+        size = self.batch_size
+        while True:
+            batch = _fit(self.store.pending(size), MAX_BATCH_BYTES)
+            if not batch:
+                return report
+            reply = self._post(
+                "/api/v1/sync/push",
+                {"device_id": self.store.device_id, "changes": [e.as_wire() for e in batch]},
+            )
+            if reply.status == 413 and size > 1:
+                size = max(1, size // 2)
+                continue
+            self._raise_for(reply)
+            outcomes = [_outcome(r) for r in reply.body.get("results", [])]
+            self.store.record_push_outcomes(outcomes)
+            for outcome in outcomes:
+                report.pushed += outcome.status != "rejected"
+                report.conflicts += outcome.status == "conflict"
+                report.rejected += outcome.status == "rejected"
+
+    # Pull -----------------------------------------------------------------------------
+
+    def pull(self, report: SyncReport | None = None) -> SyncReport:
+        report = report or SyncReport()
+        while True:
+            body = {
+                "device_id": self.store.device_id,
+                "cursor": self.store.cursor(),
+                "limit": self.page_limit,
+            }
+            reply = self._post("/api/v1/sync/pull", body)
+            if reply.status == 422 and reply.error_code == "invalid_cursor":
+                self.store.reset_cursor()
+                continue
+            self._raise_for(reply)
+            page = reply.body
+            self.store.apply_pull_page(page["changes"], page["removed"], page["cursor"])
+            report.pulled += len(page["changes"])
+            report.removed += len(page["removed"])
+            if not page["has_more"]:
+                return report
+
+    # Talking to the server -----------------------------------------------------------
+
+    def _post(self, path: str, body: dict[str, Any]) -> Reply:
+        try:
+            return self.transport.post(path, body, self.token)
+        except TransportError as exc:
+            raise Offline(
+                "offline", "The server cannot be reached; your changes are kept for later."
+            ) from exc
+
+    def _raise_for(self, reply: Reply) -> None:
+        if reply.status == 200:
+            return
+        code = reply.error_code or f"http_{reply.status}"
+        if reply.status == 401 and code in WIPE_CODES:
+            self.store.wipe()
+            raise StoreWiped(code, "This account or device was blocked; its data was removed.")
+        if reply.status == 401:
+            raise SignInRequired(code, "Please sign in again to keep syncing.")
+        if reply.status >= 500 or reply.status == 429:
+            raise ServerTrouble(code, "The server has a problem; sync will try again.")
+        raise SyncError(code, reply.error_message or f"The server refused the sync ({code}).")
+
+
+def _fit(entries: list[OutboxEntry], max_bytes: int) -> list[OutboxEntry]:
+    """The longest prefix whose JSON stays under the byte limit (at least one entry)."""
+    total = 0
+    for index, entry in enumerate(entries):
+        total += len(json.dumps(entry.as_wire(), ensure_ascii=False).encode()) + 1
+        if total > max_bytes and index > 0:
+            return entries[:index]
+    return entries
+
+
+def _outcome(result: dict[str, Any]) -> PushOutcome:
+    error = result.get("error") or {}
+    return PushOutcome(
+        change_id=str(result["change_id"]),
+        status=str(result["status"]),
+        seq=result.get("seq"),
+        code=error.get("code"),
+        message=error.get("message"),
+    )

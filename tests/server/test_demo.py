@@ -1,0 +1,187 @@
+"""The demo school (server.demo): what seeding puts in an empty database, on both backends."""
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from server import demo, demo_school, records
+from server.models import User
+from shared.hlc import Clock
+from shared.schemas.vocabulary import AreaKind, Role
+from tests.factories import auth, create_user, login
+
+EXPECTED_ROLES = {
+    "lead": Role.LEAD,
+    "cleaner1": Role.CLEANER,
+    "cleaner2": Role.CLEANER,
+    "cleaner3": Role.CLEANER,
+    "teacher1": Role.CLASS_TEACHER,
+    "teacher2": Role.CLASS_TEACHER,
+    "teacher3": Role.CLASS_TEACHER,
+    "teacher4": Role.CLASS_TEACHER,
+    "counselor1": Role.COUNSELOR,
+    "counselor2": Role.COUNSELOR,
+}
+
+
+@pytest.fixture
+def seeded(app: FastAPI) -> Iterator[tuple[Session, list[User]]]:
+    """The demo school seeded into this test's empty database."""
+    with Session(app.state.engine) as session:
+        assert demo.is_empty(session)
+        users = demo.seed(session, Clock("test-node"))
+        yield session, users
+
+
+def test_seed_people_classes_students_and_areas(seeded: tuple[Session, list[User]]) -> None:
+    session, returned = seeded
+    session.expire_all()
+    assert not demo.is_empty(session)
+
+    users = {u.username: u for u in session.exec(select(User))}
+    assert {name: u.role for name, u in users.items()} == EXPECTED_ROLES
+    assert [u.username for u in returned] == list(EXPECTED_ROLES)
+    assert all(u.active for u in users.values())
+    assert len({u.display_name for u in users.values()}) == 10
+    by_id = {str(u.id): u.username for u in users.values()}
+
+    # Classes: 8, each with one teacher; teacher1 has classes 1 and 2, teacher4 7 and 8.
+    classes = records.live(session, "classes")
+    assert len(classes) == 8
+    names = [c.fields["name"] for c in classes]
+    assert names == [name for name, _ in demo_school.CLASSES]
+    teacher_of = {c.fields["name"]: [by_id[t] for t in c.fields["teacher_ids"]] for c in classes}
+    classes_of: dict[str, list[str]] = {}
+    for class_name, teachers in teacher_of.items():
+        assert len(teachers) == 1, class_name
+        classes_of.setdefault(teachers[0], []).append(class_name)
+    assert classes_of == {
+        "teacher1": ["初一(1)班", "初一(2)班"],
+        "teacher2": ["初一(3)班", "初一(4)班"],
+        "teacher3": ["初二(1)班", "初二(2)班"],
+        "teacher4": ["初二(3)班", "初二(4)班"],
+    }
+    assert all(c.fields["name_en"] for c in classes)
+
+    # Students: 320, 40 in each class, numbered uniquely.
+    students = records.live(session, "students")
+    assert len(students) == 320
+    class_ids = {str(c.record_id) for c in classes}
+    per_class = Counter(s.fields["class_id"] for s in students)
+    assert set(per_class) == class_ids
+    assert set(per_class.values()) == {40}
+    numbers = [s.fields["student_no"] for s in students]
+    assert len(set(numbers)) == 320
+    assert all(s.fields["name"] and len(s.fields["name"]) <= 50 for s in students)
+    # Names are distinct within each class (a roll call would be ambiguous otherwise).
+    for class_id in class_ids:
+        in_class = [s.fields["name"] for s in students if s.fields["class_id"] == class_id]
+        assert len(set(in_class)) == 40
+
+    # Checklist templates: live, every item labelled in both languages.
+    templates = {t.record_id: t for t in records.live(session, "checklist_templates")}
+    assert len(templates) == len(demo_school.CHECKLISTS)
+    for template in templates.values():
+        items = template.fields["items"]
+        assert items, template.fields["name"]
+        for item_id, item in items.items():
+            assert item["zh"].strip(), item_id
+            assert item["en"].strip(), item_id
+        orders = sorted(item["order"] for item in items.values())
+        assert orders == list(range(len(items)))
+
+    # Areas: every kind, the report's frequencies, each pointing at a live template.
+    areas = records.live(session, "areas")
+    assert len(areas) == len(demo_school.AREAS)
+    kinds = {a.fields["kind"] for a in areas}
+    assert kinds == {k.value for k in AreaKind}
+    assert kinds >= {
+        "classroom",
+        "dorm",
+        "canteen",
+        "toilet",
+        "public_area",
+        "ventilation",
+        "cold_chain",
+        "parcel_point",
+    }
+    for area in areas:
+        kind, days = area.fields["kind"], area.fields["frequency_days"]
+        if kind in ("classroom", "dorm", "canteen"):
+            assert days == 1, area.fields["name"]
+        elif kind == "public_area":
+            assert days == 2, area.fields["name"]
+        assert 1 <= days <= 7
+        template = templates.get(uuid.UUID(area.fields["checklist_template_id"]))
+        assert template is not None, area.fields["name"]
+        assert not template.deleted
+        assert area.fields["active"] is True
+    walk = [a.fields["walk_order"] for a in areas]
+    assert len(set(walk)) == len(walk)
+    # Each kind of area uses the checklist made for that kind.
+    for area in areas:
+        template = templates[uuid.UUID(area.fields["checklist_template_id"])]
+        expected = next(c for c in demo_school.CHECKLISTS if c.key == area.fields["kind"])
+        assert template.fields["name"] == expected.name
+
+    # Everything went through the change log with its own number, created by the lead.
+    everything = [*classes, *students, *templates.values(), *areas]
+    seqs = [r.seq for r in everything]
+    assert len(set(seqs)) == len(seqs)
+    assert {r.created_by for r in everything} == {users["lead"].id}
+
+
+def test_demo_logins_work_and_lead_sees_the_school(
+    seeded: tuple[Session, list[User]], client: TestClient
+) -> None:
+    _session, users = seeded
+    for username, role in EXPECTED_ROLES.items():
+        body = login(client, username, demo.DEMO_PASSWORD)
+        assert body["user"]["role"] == role.value, username
+        assert body["user"]["username"] == username
+        me = client.get("/api/v1/auth/me", headers=auth(body["token"]))
+        assert me.status_code == 200, me.text
+        assert me.json()["role"] == role.value
+
+    wrong = client.post(
+        "/api/v1/auth/login",
+        json={
+            "username": "teacher1",
+            "password": "not-the-demo-password",
+            "device_id": "dev-wrong",
+            "device_name": "测试手机",
+        },
+    )
+    assert wrong.status_code == 401
+
+    headers = auth(login(client, "lead", demo.DEMO_PASSWORD)["token"])
+    listed = client.get("/api/v1/admin/students", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()) == 320
+    areas = client.get("/api/v1/admin/areas", headers=headers)
+    assert areas.status_code == 200
+    assert len(areas.json()) == len(demo_school.AREAS)
+
+    table = demo.logins_table(users)
+    assert demo.DEMO_PASSWORD in table
+    lines = table.splitlines()
+    assert len(lines) == 1 + len(EXPECTED_ROLES)
+    for username, line in zip(EXPECTED_ROLES, lines[1:], strict=True):
+        assert line.split()[0] == username
+    assert "防控负责人" in lines[1]
+    assert "保洁员" in lines[2]
+    assert "班主任" in lines[5]
+    assert "心理老师" in lines[9]
+
+
+def test_is_empty_counts_people(app: FastAPI) -> None:
+    with Session(app.state.engine) as session:
+        assert demo.is_empty(session)
+    create_user(app, Role.CLEANER, username="someone")
+    with Session(app.state.engine) as session:
+        assert not demo.is_empty(session)
