@@ -1,16 +1,20 @@
-"""The device store on plain SQLite: records, the outbox and sync metadata in one file.
+"""The device store on SQLite: records, the outbox and sync metadata in one file.
 
 Each record is kept in two layers: what the server last said (`server_*`) and the view the
 user sees, which is the server layer with the device's pending changes merged over it by
 the same rule the server uses. Pulling replaces the server layer and rebuilds the view,
 which is how pending changes are rebased over what others did meanwhile.
+
+What people typed (record values, pending changes, metadata) goes through `_seal` and
+`_unseal`: plain JSON here, AES-GCM in `EncryptedStore`. Ids, collection names and clocks
+stay readable, since the store needs them to work while nothing is decrypted.
 """
 
 import json
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,8 @@ from shared.hlc import Clock
 from shared.merge import merge
 from shared.schemas.collections import COLLECTIONS, validate_field, validate_record
 
-# Ordered, append-only: an app update adds a step; a store at step N runs the rest.
+# Ordered and append-only: an app update adds a step; a store at step N runs the rest, in
+# one transaction each, so a failed step leaves the store as it was.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE records (
@@ -60,26 +65,56 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
     """,
+    """
+    -- Who the store belongs to, readable while locked (a shared phone lists its users).
+    CREATE TABLE profile (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        user_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL,
+        server_url TEXT NOT NULL
+    );
+    -- The data key, wrapped once per secret (password, PIN); and wrong guesses in a row.
+    CREATE TABLE keyring (
+        kind TEXT PRIMARY KEY,
+        salt BLOB NOT NULL,
+        n INTEGER NOT NULL,
+        r INTEGER NOT NULL,
+        p INTEGER NOT NULL,
+        wrapped BLOB NOT NULL
+    );
+    CREATE TABLE lock_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        failed_attempts INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO lock_state (id, failed_attempts) VALUES (1, 0);
+    """,
 )
 
 _CONFIRMED = ("applied", "duplicate", "conflict")
 
 
-def _dumps(value: Any) -> str:
+def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class PlainStore:
     """A device store on SQLite without encryption (tests, and the base of the real one)."""
 
+    migrations: tuple[str, ...] = MIGRATIONS
+
     def __init__(self, path: str | Path, device_id: str) -> None:
         self.path = str(path)
         self.device_id = device_id
         self._conn = self._open()
-        last = self.get_meta("clock")
-        self._clock = Clock(device_id, last=last)
+        self._clock = Clock(device_id)
+        self._load_clock()
+
+    # Opening, transactions, sealing ---------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         if self.path != ":memory:":
@@ -87,16 +122,26 @@ class PlainStore:
         # NORMAL in WAL mode survives the app being killed; only power loss can cost the
         # last transactions.
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA secure_delete=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for step, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for step, script in enumerate(self.migrations[version:], start=version + 1):
             conn.executescript(f"BEGIN IMMEDIATE;{script};PRAGMA user_version={step};COMMIT;")
         return conn
+
+    def _load_clock(self) -> None:
+        last = self.get_meta("clock")
+        if last is not None:
+            self._clock.observe(last)
 
     def close(self) -> None:
         self._conn.close()
 
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        self._check_open()
+        return self._tx_raw()
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx_raw(self) -> Iterator[sqlite3.Connection]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -104,6 +149,24 @@ class PlainStore:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def _check_open(self) -> None:
+        """Raise if the store may not be used now (the encrypted store when locked)."""
+
+    def _seal(self, value: Any, associated: str) -> str | bytes:
+        return _json(value)
+
+    def _unseal(self, raw: str | bytes, associated: str) -> Any:
+        return json.loads(raw)
+
+    def _view(self, row: Any) -> Any:
+        return self._unseal(row["fields"], f"view|{row['collection']}|{row['record_id']}")
+
+    def _server(self, row: Any) -> Any:
+        return self._unseal(row["server_fields"], f"server|{row['collection']}|{row['record_id']}")
+
+    def _change_ad(self, table: str, collection: str, record_id: str, change_id: str) -> str:
+        return f"{table}|{collection}|{record_id}|{change_id}"
 
     # Local edits -------------------------------------------------------------------
 
@@ -124,15 +187,17 @@ class PlainStore:
         cleaned = {key: validate_field(spec, key, value) for key, value in fields.items()}
         with self._tx() as conn:
             row = self._row(conn, collection, record_id)
-            view = json.loads(row["fields"]) if row else {}
+            view = self._view(row) if row else {}
             view_hlc = json.loads(row["field_hlc"]) if row else {}
             stamp = self._clock.now()
             merged = merge(view, view_hlc, cleaned, stamp, spec.map_fields)
             if not deleted and (row is None or not view):
                 # A new record must be whole, as the server will check.
                 validate_record(spec, merged.fields)
+            change_id = str(uuid.uuid4())
+            ad = self._change_ad("outbox", collection, record_id, change_id)
             entry = OutboxEntry(
-                change_id=str(uuid.uuid4()),
+                change_id=change_id,
                 collection=collection,
                 record_id=record_id,
                 hlc=stamp,
@@ -144,25 +209,26 @@ class PlainStore:
                 "INSERT INTO outbox (change_id, collection, record_id, hlc, base_seq, fields,"
                 " deleted) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    entry.change_id,
+                    change_id,
                     collection,
                     record_id,
                     stamp,
                     entry.base_seq,
-                    _dumps(cleaned),
+                    self._seal(cleaned, ad),
                     int(deleted),
                 ),
             )
             conn.execute(
-                "INSERT INTO records (collection, record_id, fields, field_hlc, deleted)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, record_id) DO UPDATE SET"
-                " fields = excluded.fields, field_hlc = excluded.field_hlc,"
+                "INSERT INTO records (collection, record_id, server_fields, fields, field_hlc,"
+                " deleted) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection, record_id)"
+                " DO UPDATE SET fields = excluded.fields, field_hlc = excluded.field_hlc,"
                 " deleted = records.deleted OR excluded.deleted",
                 (
                     collection,
                     record_id,
-                    _dumps(merged.fields),
-                    _dumps(merged.field_hlc),
+                    self._seal({}, f"server|{collection}|{record_id}"),
+                    self._seal(merged.fields, f"view|{collection}|{record_id}"),
+                    _json(merged.field_hlc),
                     int(deleted),
                 ),
             )
@@ -177,22 +243,23 @@ class PlainStore:
             (collection, record_id),
         ).fetchone()
 
-    @staticmethod
-    def _record(row: Any) -> LocalRecord:
+    def _record(self, row: Any) -> LocalRecord:
         return LocalRecord(
             collection=row["collection"],
             record_id=row["record_id"],
-            fields=json.loads(row["fields"]),
+            fields=self._view(row),
             field_hlc=json.loads(row["field_hlc"]),
             deleted=bool(row["deleted"]),
             seq=row["seq"],
         )
 
     def get(self, collection: str, record_id: str) -> LocalRecord | None:
+        self._check_open()
         row = self._row(self._conn, collection, record_id)
         return self._record(row) if row else None
 
     def records(self, collection: str, *, include_deleted: bool = False) -> list[LocalRecord]:
+        self._check_open()
         query = "SELECT * FROM records WHERE collection = ?"
         if not include_deleted:
             query += " AND deleted = 0"
@@ -200,11 +267,12 @@ class PlainStore:
 
     def server_records(self) -> list[LocalRecord]:
         """The server layer of every record (what the server last said), for checks."""
+        self._check_open()
         return [
             LocalRecord(
                 r["collection"],
                 r["record_id"],
-                json.loads(r["server_fields"]),
+                self._server(r),
                 json.loads(r["server_hlc"]),
                 bool(r["server_deleted"]),
                 r["seq"],
@@ -214,19 +282,22 @@ class PlainStore:
 
     # The outbox ------------------------------------------------------------------------
 
-    @staticmethod
-    def _entry(row: Any) -> OutboxEntry:
+    def _entry(self, row: Any, table: str = "outbox") -> OutboxEntry:
         return OutboxEntry(
             change_id=row["change_id"],
             collection=row["collection"],
             record_id=row["record_id"],
             hlc=row["hlc"],
             base_seq=row["base_seq"],
-            fields=json.loads(row["fields"]),
+            fields=self._unseal(
+                row["fields"],
+                self._change_ad(table, row["collection"], row["record_id"], row["change_id"]),
+            ),
             deleted=bool(row["deleted"]),
         )
 
     def pending(self, limit: int) -> list[OutboxEntry]:
+        self._check_open()
         rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
         return [self._entry(r) for r in rows]
 
@@ -248,24 +319,25 @@ class PlainStore:
                 touched.add((entry.collection, entry.record_id))
                 if outcome.status in _CONFIRMED:
                     self._fold_into_server_layer(conn, entry)
-                else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO rejected (change_id, collection, record_id, hlc,"
-                        " base_seq, fields, deleted, code, message, rejected_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            entry.change_id,
-                            entry.collection,
-                            entry.record_id,
-                            entry.hlc,
-                            entry.base_seq,
-                            _dumps(entry.fields),
-                            int(entry.deleted),
-                            outcome.code or "rejected",
-                            outcome.message or "",
-                            now,
-                        ),
-                    )
+                    continue
+                ad = self._change_ad("rejected", entry.collection, entry.record_id, entry.change_id)
+                conn.execute(
+                    "INSERT OR REPLACE INTO rejected (change_id, collection, record_id, hlc,"
+                    " base_seq, fields, deleted, code, message, rejected_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.change_id,
+                        entry.collection,
+                        entry.record_id,
+                        entry.hlc,
+                        entry.base_seq,
+                        self._seal(entry.fields, ad),
+                        int(entry.deleted),
+                        outcome.code or "rejected",
+                        outcome.message or "",
+                        now,
+                    ),
+                )
             for collection, record_id in touched:
                 self._rebuild_view(conn, collection, record_id)
 
@@ -277,7 +349,7 @@ class PlainStore:
             return
         spec = COLLECTIONS[entry.collection]
         merged = merge(
-            json.loads(row["server_fields"]),
+            self._server(row),
             json.loads(row["server_hlc"]),
             entry.fields,
             entry.hlc,
@@ -287,8 +359,8 @@ class PlainStore:
             "UPDATE records SET server_fields = ?, server_hlc = ?,"
             " server_deleted = server_deleted OR ? WHERE collection = ? AND record_id = ?",
             (
-                _dumps(merged.fields),
-                _dumps(merged.field_hlc),
+                self._seal(merged.fields, f"server|{entry.collection}|{entry.record_id}"),
+                _json(merged.field_hlc),
                 int(entry.deleted),
                 entry.collection,
                 entry.record_id,
@@ -299,7 +371,7 @@ class PlainStore:
         row = self._row(conn, collection, record_id)
         if row is None:
             return
-        fields = json.loads(row["server_fields"])
+        fields = self._server(row)
         field_hlc = json.loads(row["server_hlc"])
         deleted = bool(row["server_deleted"])
         map_fields = COLLECTIONS[collection].map_fields
@@ -321,7 +393,13 @@ class PlainStore:
         conn.execute(
             "UPDATE records SET fields = ?, field_hlc = ?, deleted = ?"
             " WHERE collection = ? AND record_id = ?",
-            (_dumps(fields), _dumps(field_hlc), int(deleted), collection, record_id),
+            (
+                self._seal(fields, f"view|{collection}|{record_id}"),
+                _json(field_hlc),
+                int(deleted),
+                collection,
+                record_id,
+            ),
         )
 
     # Pulling ------------------------------------------------------------------------
@@ -337,39 +415,43 @@ class PlainStore:
                 (r[0], r[1])
                 for r in conn.execute("SELECT DISTINCT collection, record_id FROM outbox")
             }
+            rows = []
+            rebuild = []
             for change in changes:
-                key = (change["collection"], str(change["record_id"]))
-                fields = _dumps(change["fields"])
-                field_hlc = _dumps(change["field_hlc"])
-                for stamp in change["field_hlc"].values():
-                    self._clock.observe(stamp)
-                conn.execute(
-                    "INSERT INTO records (collection, record_id, server_fields, server_hlc,"
-                    " server_deleted, seq, fields, field_hlc, deleted)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (collection, record_id) DO UPDATE SET"
-                    " server_fields = excluded.server_fields, server_hlc = excluded.server_hlc,"
-                    " server_deleted = excluded.server_deleted, seq = excluded.seq,"
-                    " fields = excluded.fields, field_hlc = excluded.field_hlc,"
-                    " deleted = excluded.deleted",
+                collection, record_id = change["collection"], str(change["record_id"])
+                latest = max(change["field_hlc"].values(), default=None)
+                if latest is not None:
+                    self._clock.observe(latest)
+                rows.append(
                     (
-                        *key,
-                        fields,
-                        field_hlc,
+                        collection,
+                        record_id,
+                        self._seal(change["fields"], f"server|{collection}|{record_id}"),
+                        _json(change["field_hlc"]),
                         int(change["deleted"]),
                         change["seq"],
-                        fields,
-                        field_hlc,
-                        int(change["deleted"]),
-                    ),
+                        self._seal(change["fields"], f"view|{collection}|{record_id}"),
+                    )
                 )
-                if key in pending_keys:
-                    self._rebuild_view(conn, *key)
-            for gone in removed:
-                conn.execute(
-                    "DELETE FROM records WHERE collection = ? AND record_id = ?",
-                    (gone["collection"], str(gone["record_id"])),
-                )
+                if (collection, record_id) in pending_keys:
+                    rebuild.append((collection, record_id))
+            conn.executemany(
+                "INSERT INTO records (collection, record_id, server_fields, server_hlc,"
+                " server_deleted, seq, fields, field_hlc, deleted)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)"
+                " ON CONFLICT (collection, record_id) DO UPDATE SET"
+                " server_fields = excluded.server_fields, server_hlc = excluded.server_hlc,"
+                " server_deleted = excluded.server_deleted, seq = excluded.seq,"
+                " fields = excluded.fields, field_hlc = excluded.field_hlc,"
+                " deleted = excluded.deleted",
+                rows,
+            )
+            for key in rebuild:
+                self._rebuild_view(conn, *key)
+            conn.executemany(
+                "DELETE FROM records WHERE collection = ? AND record_id = ?",
+                [(gone["collection"], str(gone["record_id"])) for gone in removed],
+            )
             self._set_meta(conn, "cursor", cursor)
             self._save_clock(conn)
 
@@ -382,9 +464,11 @@ class PlainStore:
     # Rejected changes ---------------------------------------------------------------
 
     def rejected(self) -> list[RejectedChange]:
+        self._check_open()
         rows = self._conn.execute("SELECT * FROM rejected ORDER BY rejected_at, change_id")
         return [
-            RejectedChange(self._entry(r), r["code"], r["message"], r["rejected_at"]) for r in rows
+            RejectedChange(self._entry(r, "rejected"), r["code"], r["message"], r["rejected_at"])
+            for r in rows
         ]
 
     def discard_rejected(self, change_id: str) -> None:
@@ -394,24 +478,39 @@ class PlainStore:
     # Metadata -------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
+        self._check_open()
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
+        if row is None or row[0] is None:
+            return None
+        value: str | None = self._unseal(row[0], f"meta|{key}")
+        return value
 
     def set_meta(self, key: str, value: str | None) -> None:
         with self._tx() as conn:
             self._set_meta(conn, key, value)
 
-    @staticmethod
-    def _set_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    def _set_meta(self, conn: sqlite3.Connection, key: str, value: str | None) -> None:
+        sealed = None if value is None else self._seal(value, f"meta|{key}")
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, sealed))
 
     def _save_clock(self, conn: sqlite3.Connection) -> None:
         self._set_meta(conn, "clock", self._clock.now())
 
     def wipe(self) -> None:
+        """Destroy the store's files (overwritten first) and start empty."""
         self._conn.close()
         if self.path != ":memory:":
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(self.path + suffix).unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm", "-journal", ""):
+                _shred(Path(self.path + suffix))
         self._conn = self._open()
         self._clock = Clock(self.device_id)
+
+
+def _shred(path: Path) -> None:
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.write(b"\0" * size)
+        handle.flush()
+    path.unlink()
