@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures; never run by the test suite except as smoke runs."""
