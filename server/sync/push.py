@@ -23,6 +23,7 @@ from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
 from shared.merge import merge
 from shared.schemas.collections import (
     COLLECTIONS,
+    SCHOOL_SETTINGS_ID,
     Collection,
     InvalidValue,
     UnknownField,
@@ -193,6 +194,8 @@ def _check_values(
     cleaned: dict[str, Any],
     change: Change,
 ) -> None:
+    if spec.name == "school_settings" and change.record_id != SCHOOL_SETTINGS_ID:
+        raise Rejected("invalid_value", f"The school's settings are record {SCHOOL_SETTINGS_ID}.")
     if change.deleted and not cleaned:
         return
     base = existing.fields if existing is not None else {}
@@ -220,7 +223,7 @@ def _check_teacher_scope(
     batch: _Batch, spec: Collection, existing: Record | None, merged: dict[str, Any]
 ) -> None:
     writer = batch.writer
-    if spec.name == "sick_cases":
+    if spec.name in ("sick_cases", "temperature_checks"):
         bucket = scopes.class_bucket(str(merged.get("class_id")))
     elif spec.name == "follow_ups":
         case = writer.get_live("sick_cases", uuid.UUID(str(merged.get("case_id"))))

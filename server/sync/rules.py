@@ -15,6 +15,7 @@ _POINTS_AT: Mapping[str, Mapping[str, str]] = {
     "students": {"class_id": "classes"},
     "sick_cases": {"student_id": "students", "class_id": "classes"},
     "follow_ups": {"case_id": "sick_cases"},
+    "temperature_checks": {"class_id": "classes"},
     "referrals": {"student_id": "students"},
     "counseling_cases": {"student_id": "students", "referral_id": "referrals"},
     "interventions": {"case_id": "counseling_cases"},

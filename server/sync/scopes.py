@@ -2,9 +2,11 @@
 
 Every record lives in one bucket, derived from its fields:
 - `disinfection`: areas, checklist templates, rounds;
-- `class:<class_id>`: a class, its students, its sick cases and their follow-ups;
+- `class:<class_id>`: a class, its students, its sick cases and their follow-ups, and its
+  temperature checks;
 - `referrals:<user_id>`: the referrals one class teacher created;
-- `counseling`: counseling cases and interventions.
+- `counseling`: counseling cases and interventions;
+- `school`: the school's settings (closed days, intervals), read by everyone.
 A conflict record lives in the bucket of the record it points at and is read by its rules.
 
 A user subscribes to (bucket, collections) pairs that follow from their role and, for a
@@ -24,11 +26,12 @@ from shared.schemas.vocabulary import Role
 
 DISINFECTION = "disinfection"
 COUNSELING = "counseling"
+SCHOOL = "school"
 CLASS_PREFIX = "class:"
 REFERRALS_PREFIX = "referrals:"
 
 _DISINFECTION_COLLECTIONS = {"areas", "checklist_templates", "disinfection_rounds"}
-_CLASS_COLLECTIONS = {"classes", "students", "sick_cases", "follow_ups"}
+_CLASS_COLLECTIONS = {"classes", "students", "sick_cases", "follow_ups", "temperature_checks"}
 _COUNSELING_COLLECTIONS = {"counseling_cases", "interventions"}
 # Fields that only counselors read; the lead gets the record without them.
 CONFIDENTIAL = {"counseling_cases": {"note"}, "interventions": {"note"}}
@@ -55,7 +58,9 @@ def bucket_for(
         return COUNSELING
     if collection == "classes":
         return class_bucket(record_id)
-    if collection in ("students", "sick_cases"):
+    if collection == "school_settings":
+        return SCHOOL
+    if collection in ("students", "sick_cases", "temperature_checks"):
         return class_bucket(str(fields.get("class_id")))
     if collection == "follow_ups":
         return case_bucket or f"{CLASS_PREFIX}unknown"
@@ -94,11 +99,13 @@ def subscriptions(
     """What a user may read."""
     if role is Role.LEAD:
         return frozenset({Subscription("*")})
+    school = Subscription(SCHOOL)  # the school's rules: everyone counts by them
     if role is Role.CLEANER:
-        return frozenset({Subscription(DISINFECTION)})
+        return frozenset({school, Subscription(DISINFECTION)})
     if role is Role.COUNSELOR:
         return frozenset(
             {
+                school,
                 Subscription(f"{CLASS_PREFIX}*", ("students",)),
                 Subscription(f"{REFERRALS_PREFIX}*"),
                 Subscription(COUNSELING),
@@ -106,7 +113,7 @@ def subscriptions(
         )
     return frozenset(
         {Subscription(class_bucket(c)) for c in class_ids}
-        | {Subscription(f"{REFERRALS_PREFIX}{user_id}")}
+        | {school, Subscription(f"{REFERRALS_PREFIX}{user_id}")}
     )
 
 

@@ -10,12 +10,23 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from shared.schemas.types import (
     FrequencyDays,
+    ISODateKey,
     Label,
     MapKey,
     Name,
@@ -96,10 +107,34 @@ class SickCase(RecordSchema):
     student_id: UUID
     class_id: UUID
     onset_date: date
+    # The day the teacher started following the case (daily follow-ups count from it).
+    opened_on: date | None = None
     symptoms: Text
     status: CaseStatus = CaseStatus.OPEN
     returned_on: date | None = None
     medical_care: ShortNote = ""
+
+    @model_validator(mode="after")
+    def _closed_when_back(self) -> "SickCase":
+        if self.status is CaseStatus.CLOSED and self.returned_on is None:
+            raise ValueError("a closed case needs returned_on, the day the student was back")
+        return self
+
+
+class TemperatureCheck(RecordSchema):
+    """A check of the whole class; more frequent while the class has a sick student."""
+
+    class_id: UUID
+    checked_at: AwareDatetime
+    students_checked: int = Field(ge=0, le=300)
+    fever_count: int = Field(ge=0, le=300)
+    note: ShortNote = ""
+
+    @model_validator(mode="after")
+    def _fever_within_checked(self) -> "TemperatureCheck":
+        if self.fever_count > self.students_checked:
+            raise ValueError("fever_count cannot exceed students_checked")
+        return self
 
 
 class FollowUp(RecordSchema):
@@ -121,6 +156,7 @@ class Referral(RecordSchema):
 
 class CounselingCase(RecordSchema):
     student_id: UUID
+    opened_on: date | None = None
     risk_level: RiskLevel
     status: CaseStatus = CaseStatus.OPEN
     next_follow_up: date | None = None
@@ -134,6 +170,30 @@ class Intervention(RecordSchema):
     kind: InterventionKind
     note: Note = ""
     risk_level: RiskLevel | None = None
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+class SchoolSettings(RecordSchema):
+    """The school's own rules (one record, id SCHOOL_SETTINGS_ID), set by the lead."""
+
+    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
+    # Days the school is closed (date → what it is, e.g. "国庆节"); nothing is due then.
+    closed_days: dict[ISODateKey, Label] = Field(default_factory=dict, max_length=400)
+    temperature_checks_per_day: int = Field(default=2, ge=1, le=12)
+    # Longest days between contacts, per risk level.
+    contact_interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=365)]] = Field(
+        default_factory=dict
+    )
+
+
+SCHOOL_SETTINGS_ID = uuid5(NAMESPACE_URL, "carerounds:school_settings")
 
 
 class ConflictValue(RecordSchema):
@@ -182,6 +242,7 @@ COLLECTIONS: Mapping[str, Collection] = {
         Collection("classes", SchoolClass, _LEAD),
         Collection("students", Student, _LEAD),
         Collection("sick_cases", SickCase, frozenset({Role.CLASS_TEACHER})),
+        Collection("temperature_checks", TemperatureCheck, frozenset({Role.CLASS_TEACHER})),
         Collection("follow_ups", FollowUp, frozenset({Role.CLASS_TEACHER})),
         Collection("referrals", Referral, frozenset({Role.CLASS_TEACHER, Role.COUNSELOR})),
         Collection(
@@ -195,6 +256,12 @@ COLLECTIONS: Mapping[str, Collection] = {
             Intervention,
             frozenset({Role.COUNSELOR}),
             confidential=frozenset({"note"}),
+        ),
+        Collection(
+            "school_settings",
+            SchoolSettings,
+            _LEAD,
+            frozenset({"closed_days", "contact_interval_days"}),
         ),
         # Written by the server when it keeps a losing value; settled by readers.
         Collection("conflicts", Conflict, frozenset()),
@@ -228,6 +295,12 @@ def _annotated(annotation: Any, info: Any) -> Any:
 
 
 @cache
+def _entry_key_adapter(schema: type[RecordSchema], name: str) -> TypeAdapter[Any]:
+    annotation: Any = schema.model_fields[name].annotation
+    return TypeAdapter(annotation.__args__[0])
+
+
+@cache
 def _entry_adapter(schema: type[RecordSchema], name: str) -> TypeAdapter[Any]:
     annotation: Any = schema.model_fields[name].annotation
     return TypeAdapter(annotation.__args__[1])
@@ -249,6 +322,7 @@ def validate_field(collection: Collection, key: str, value: Any) -> Any:
             raise UnknownField(f"{collection.name}.{name} is not a map")
         try:
             TypeAdapter(MapKey).validate_python(entry)
+            _entry_key_adapter(collection.schema, name).validate_python(entry)
         except ValidationError as exc:
             raise UnknownField(f"{key!r} is not a valid map entry name") from exc
         adapter = _entry_adapter(collection.schema, name)

@@ -1,8 +1,9 @@
 """Constrained value types shared by every collection and wire message."""
 
+from datetime import date
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 # A device id is also the node part of every HLC the device makes, so it is kept to
 # characters that cannot be confused with the clock's own separators' meaning.
@@ -20,3 +21,9 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)]
 # Body temperature as a thermometer can read it on a living person.
 TemperatureC = Annotated[float, Field(ge=34.0, le=43.0)]
 FrequencyDays = Annotated[int, Field(ge=1, le=366)]
+# A date as a map key (closed days): YYYY-MM-DD.
+ISODateKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+    AfterValidator(lambda key: date.fromisoformat(key).isoformat()),
+]

@@ -210,7 +210,11 @@ def test_class_handed_to_another_teacher(client: TestClient, app: FastAPI) -> No
     assert teacher1.pull_all() == ([], []) and teacher2.pull_all() == ([], [])
     # The new teacher can now write there; the old one cannot.
     assert (
-        teacher2.push(teacher2.change("sick_cases", case_id, {"status": "closed"}))[0]["status"]
+        teacher2.push(
+            teacher2.change(
+                "sick_cases", case_id, {"status": "closed", "returned_on": "2026-11-30"}
+            )
+        )[0]["status"]
         == "applied"
     )
     assert (

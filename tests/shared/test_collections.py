@@ -83,6 +83,7 @@ RECORDS: dict[str, dict[str, Any]] = {
         "student_id": STUDENT_ID,
         "class_id": CLASS_ID,
         "onset_date": "2026-11-27",
+        "opened_on": "2026-11-28",
         "symptoms": "发热38.5°C，咳嗽，咽痛",
         "status": "closed",
         "returned_on": "2026-12-02",
@@ -105,11 +106,25 @@ RECORDS: dict[str, dict[str, Any]] = {
     },
     "counseling_cases": {
         "student_id": STUDENT_ID,
+        "opened_on": "2026-11-30",
         "risk_level": "medium",
         "status": "open",
         "next_follow_up": "2026-12-05",
         "referral_id": REFERRAL_ID,
         "note": "学生表示父母近期离异，睡眠不好",
+    },
+    "temperature_checks": {
+        "class_id": CLASS_ID,
+        "checked_at": "2026-11-28T07:40:00+08:00",
+        "students_checked": 41,
+        "fever_count": 1,
+        "note": "王小红 37.6°C, 已通知家长",
+    },
+    "school_settings": {
+        "timezone": "Asia/Shanghai",
+        "closed_days": {"2026-10-01": "国庆节", "2026-10-02": "国庆节"},
+        "temperature_checks_per_day": 3,
+        "contact_interval_days": {"crisis": 1, "high": 2},
     },
     "interventions": {
         "case_id": CASE_ID,
@@ -674,6 +689,8 @@ EXPECTED_WRITERS: dict[str, set[Role]] = {
     "referrals": {Role.CLASS_TEACHER, Role.COUNSELOR},
     "counseling_cases": {Role.COUNSELOR},
     "interventions": {Role.COUNSELOR},
+    "temperature_checks": {Role.CLASS_TEACHER},
+    "school_settings": {Role.LEAD},
 }
 
 
@@ -699,11 +716,12 @@ def test_only_counseling_notes_are_confidential() -> None:
             assert field in collection.schema.model_fields
 
 
-def test_map_fields_are_the_checklists() -> None:
+def test_map_fields_are_the_checklists_and_the_school_settings() -> None:
     assert COLLECTIONS["checklist_templates"].map_fields == {"items"}
     assert COLLECTIONS["disinfection_rounds"].map_fields == {"items"}
+    assert COLLECTIONS["school_settings"].map_fields == {"closed_days", "contact_interval_days"}
     for name, collection in COLLECTIONS.items():
-        if name not in {"checklist_templates", "disinfection_rounds"}:
+        if name not in {"checklist_templates", "disinfection_rounds", "school_settings"}:
             assert collection.map_fields == frozenset(), name
 
 
