@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from server.config import Settings
 from server.db import make_engine
 from server.errors import BodySizeLimit, install_error_handlers
-from server.routes import admin, auth
+from server.routes import admin, auth, reports
 from server.sync import routes as sync
 from shared.hlc import Clock
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(sync.router)
+    app.include_router(reports.router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -111,6 +111,7 @@ class Record(SQLModel, table=True):
     bucket: str = Field(max_length=100, index=True)
     scope_collection: str = Field(max_length=64)
     created_by: uuid.UUID | None = Field(default=None)
+    created_at: datetime = _when(default_factory=utcnow)
     updated_by: uuid.UUID | None = Field(default=None)
     updated_at: datetime = _when(default_factory=utcnow)
 

@@ -166,15 +166,20 @@ def area_history(
     end: date,
     today: date,
     calendar: SchoolCalendar,
+    since: date | None = None,
 ) -> list[AreaDay]:
     """Each day of `start`…`end` for one area: done on time, late, missed, or nothing due.
 
     A missed day is an open day, before today, on which the area was due or overdue and
     got no round; a round done while overdue is late. Today, not yet done, is pending.
+    Nothing is due before `since`, the day the area was set up.
     """
     history = []
     done = set(done_days)
     for day in _days(start, end):
+        if since is not None and day < since and day not in done:
+            history.append(AreaDay(day, "not_due"))
+            continue
         before = [d for d in done_days if d < day]
         due_on = next_due(before[-1] if before else None, frequency_days, calendar)
         due = due_on is None or due_on <= day

@@ -11,7 +11,7 @@ from server.deps import ClockDep, LeadUser, SessionDep
 from server.errors import ApiError
 from server.models import AccessToken, Device, User, utcnow
 from server.records import RecordWriter
-from shared.schemas.collections import COLLECTIONS
+from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID
 from shared.schemas.wire import (
     DeviceView,
     ErrorBody,
@@ -110,6 +110,35 @@ def restore_device(device_id: str, _lead: LeadUser, session: SessionDep) -> Devi
         session.add(device)
         session.commit()
     return _device_view(device)
+
+
+@router.get("/settings", response_model=RecordView, responses=_errors)
+def get_settings(_lead: LeadUser, session: SessionDep, clock: ClockDep) -> RecordView:
+    """The school's rules: time zone, closed days, checks per day, contact intervals."""
+    record = records.get_live(session, "school_settings", SCHOOL_SETTINGS_ID)
+    if record is None:
+        writer = RecordWriter(session, clock)
+        record = school_setup.create(writer, None, "school_settings", {}, SCHOOL_SETTINGS_ID)
+        writer.finish()
+        session.commit()
+    return records.view(record)
+
+
+@router.patch("/settings", response_model=RecordView, responses=_errors)
+def update_settings(
+    lead: LeadUser,
+    session: SessionDep,
+    clock: ClockDep,
+    body: dict[str, Any] = Body(),  # noqa: B008
+) -> RecordView:
+    """Change the school's rules; `closed_days.2026-10-01` adds one closed day."""
+    writer = RecordWriter(session, clock)
+    if writer.get_live("school_settings", SCHOOL_SETTINGS_ID) is None:
+        school_setup.create(writer, lead.user.id, "school_settings", {}, SCHOOL_SETTINGS_ID)
+    record = school_setup.update(writer, lead.user.id, "school_settings", SCHOOL_SETTINGS_ID, body)
+    writer.finish()
+    session.commit()
+    return records.view(record)
 
 
 def _add_collection_routes(name: str) -> None:

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-29 17:23:04.082763
+Revises: (none)
+Create Date: 2026-11-29 17:47:42.178019
 """
 
 import secrets
@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("bucket", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("scope_collection", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.Uuid(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("collection", "record_id"),

@@ -1,0 +1,1 @@
+"""The lead's reports: computed with the same rules as the phones' due lists (shared.schedule)."""
