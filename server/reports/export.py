@@ -25,6 +25,8 @@ def _cell(row: dict[str, Any], key: str, lang: str) -> Any:
         return t(f"kind.{value}", lang)
     if key == "risk_level":
         return t(f"risk.{value}", lang)
+    if key == "follow_up":  # a catalogue key: how the student was followed, or "missed"
+        return t(str(value), lang)
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value

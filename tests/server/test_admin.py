@@ -52,6 +52,14 @@ LEAD_ENDPOINTS = [
     ("GET", "/api/v1/admin/devices"),
     ("POST", "/api/v1/admin/devices/{device}/revoke"),
     ("POST", "/api/v1/admin/devices/{device}/restore"),
+    ("GET", "/api/v1/admin/settings"),
+    ("PATCH", "/api/v1/admin/settings"),
+    ("GET", "/api/v1/reports/disinfection"),
+    ("GET", "/api/v1/reports/follow-ups"),
+    ("GET", "/api/v1/reports/counseling"),
+    ("GET", "/api/v1/reports/today"),
+    ("GET", "/api/v1/reports/compliance"),
+    ("GET", "/api/v1/reports/daily-record"),
     *[
         (method, f"/api/v1/admin/{name}{suffix}")
         for name in ("areas", "checklist_templates", "classes", "students")
@@ -177,6 +185,29 @@ def test_devices_list_revoke_restore(
     assert client.get("/api/v1/auth/me", headers=auth(token)).status_code == 401
     assert login(client, user.username, PASSWORD, device_id="dorm-phone")
     assert client.post("/api/v1/admin/devices/nope/revoke", headers=lead).status_code == 404
+
+
+def test_school_settings(client: TestClient, app: FastAPI, lead: dict[str, str]) -> None:
+    first = client.get("/api/v1/admin/settings", headers=lead)
+    assert first.status_code == 200
+    assert first.json()["fields"]["temperature_checks_per_day"] == 2
+    changed = client.patch(
+        "/api/v1/admin/settings",
+        headers=lead,
+        json={"closed_days.2026-10-01": "国庆节", "contact_interval_days.high": 2},
+    )
+    assert changed.status_code == 200, changed.text
+    fields = changed.json()["fields"]
+    assert fields["closed_days"] == {"2026-10-01": "国庆节"}
+    assert fields["contact_interval_days"] == {"high": 2}
+    for body in (
+        {"closed_days.2026-13-01": "x"},
+        {"timezone": "Mars/Base"},
+        {"temperature_checks_per_day": 0},
+        {"contact_interval_days.urgent": 1},
+    ):
+        refused = client.patch("/api/v1/admin/settings", headers=lead, json=body)
+        assert refused.status_code == 422, body
 
 
 def test_setup_records_lifecycle(client: TestClient, app: FastAPI, lead: dict[str, str]) -> None:
