@@ -140,15 +140,15 @@ class PhoneUsers:
             path.unlink(missing_ok=True)
         if path.exists():
             store = EncryptedStore(path, self.device_id, **self._store_options)
+            if store.profile() is None:  # what a wipe left: nobody's data
+                store.close()
+                path.unlink()
+        if path.exists():
             try:
-                store.unlock(password)
-            except WrongSecret:
-                if old_secret is None:
-                    raise OldSecretNeeded(
-                        "Your password changed: enter the old password or PIN once."
-                    ) from None
-                store.unlock(old_secret, "pin" if old_secret.isdigit() else "password")
-                store.replace_password(password)
+                self._unlock_after_password_change(store, password, old_secret)
+            except BaseException:
+                store.close()
+                raise
         else:
             store = EncryptedStore.create(
                 path, self.device_id, password, profile, **self._store_options
@@ -157,11 +157,34 @@ class PhoneUsers:
         store.set_meta("display_name", user["display_name"])
         return self._start(store, transport)
 
+    @staticmethod
+    def _unlock_after_password_change(
+        store: EncryptedStore, password: str, old_secret: str | None
+    ) -> None:
+        # The server has just checked `password`: trying it locally is no guess to count.
+        if store.try_unlock(password):
+            return
+        if old_secret is None:
+            raise OldSecretNeeded("Your password changed: enter the old password or PIN once.")
+        kinds = ("password", "pin") if old_secret.isdigit() and store.has_pin() else ("password",)
+        for kind in kinds:
+            try:
+                store.unlock(old_secret, kind)
+                break
+            except WrongSecret:
+                if kind == kinds[-1]:
+                    raise
+        store.replace_password(password)
+
     def unlock(self, user: PhoneUser, secret: str, kind: str = "password") -> Session:
         """Offline unlock of a user's store on this phone; locks whoever was signed in."""
         self.lock_current()
         store = EncryptedStore(user.path, self.device_id, **self._store_options)
-        store.unlock(secret, kind)
+        try:
+            store.unlock(secret, kind)
+        except BaseException:
+            store.close()
+            raise
         return self._start(store, self._transport_for(user.profile.server_url))
 
     def _start(self, store: EncryptedStore, transport: Transport) -> Session:

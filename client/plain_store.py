@@ -124,8 +124,15 @@ class PlainStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA secure_delete=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for step, script in enumerate(self.migrations[version:], start=version + 1):
-            conn.executescript(f"BEGIN IMMEDIATE;{script};PRAGMA user_version={step};COMMIT;")
+        try:
+            for step, script in enumerate(self.migrations[version:], start=version + 1):
+                conn.executescript(f"BEGIN IMMEDIATE;{script};PRAGMA user_version={step};COMMIT;")
+        except sqlite3.Error:
+            # Leave the file as the last good step left it, and unlocked.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+            raise
         return conn
 
     def _load_clock(self) -> None:
@@ -192,8 +199,9 @@ class PlainStore:
             stamp = self._clock.now()
             merged = merge(view, view_hlc, cleaned, stamp, spec.map_fields)
             if not deleted and (row is None or not view):
-                # A new record must be whole, as the server will check.
-                validate_record(spec, merged.fields)
+                # A new record goes out whole, its defaults filled in, as the server keeps it.
+                cleaned = validate_record(spec, merged.fields)
+                merged = merge(view, view_hlc, cleaned, stamp, spec.map_fields)
             change_id = str(uuid.uuid4())
             ad = self._change_ad("outbox", collection, record_id, change_id)
             entry = OutboxEntry(

@@ -93,6 +93,8 @@ class SyncEngine:
         try:
             self.push(report)
             self.pull(report)
+        except StoreWiped:
+            raise  # nothing is left to take notes in
         except SyncError as exc:
             self.store.set_meta("last_error_code", exc.code)
             self.store.set_meta("last_error", exc.message)

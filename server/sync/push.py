@@ -131,7 +131,9 @@ def _apply(batch: _Batch, change: Change) -> tuple[Record, bool]:
     if spec.name == "conflicts":
         _check_settling(batch, existing, cleaned, change)
     else:
-        _check_values(batch, spec, existing, cleaned, change)
+        whole = _check_values(batch, spec, existing, cleaned, change)
+        if whole is not None:
+            cleaned = whole  # a new record is kept whole, its defaults filled in
     record, losses = batch.writer.write(
         change.collection,
         change.record_id,
@@ -193,17 +195,19 @@ def _check_values(
     existing: Record | None,
     cleaned: dict[str, Any],
     change: Change,
-) -> None:
+) -> dict[str, Any] | None:
+    """Check values and references; returns the whole record when the change creates it."""
     if spec.name == "school_settings" and change.record_id != SCHOOL_SETTINGS_ID:
         raise Rejected("invalid_value", f"The school's settings are record {SCHOOL_SETTINGS_ID}.")
     if change.deleted and not cleaned:
-        return
+        return None
     base = existing.fields if existing is not None else {}
     base_hlc = existing.field_hlc if existing is not None else {}
     merged = merge(base, base_hlc, cleaned, change.hlc, spec.map_fields).fields
+    whole = None
     if existing is None or not existing.deleted:
         try:
-            validate_record(spec, merged)
+            whole = validate_record(spec, merged)
         except (InvalidValue, UnknownField) as exc:
             what = "A new record needs" if existing is None else "The record would break"
             raise Rejected("invalid_value", f"{what}: {exc}") from exc
@@ -217,6 +221,7 @@ def _check_values(
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
     if batch.role is Role.CLASS_TEACHER:
         _check_teacher_scope(batch, spec, existing, merged)
+    return whole if existing is None else None
 
 
 def _check_teacher_scope(

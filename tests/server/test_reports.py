@@ -13,10 +13,8 @@ from pypdf import PdfReader
 from sqlalchemy import update
 from sqlmodel import Session
 
-from client.plain_store import PlainStore
+from client.due_lists import caseload, cleaner_today, sick_students
 from server.models import Record
-from shared.schedule import SchoolCalendar, due_areas
-from shared.schemas.collections import SCHOOL_SETTINGS_ID
 from tests.factories import auth, login
 from tests.sync_support import Phone, School, device, new_id, small_school
 
@@ -169,9 +167,7 @@ def test_disinfection_report_counts(client: TestClient, week: School) -> None:
     by_cleaner = {r["cleaner"]: r for r in body["by_cleaner"]}
     assert by_cleaner["测试用户"]["done"] + by_cleaner["测试用户"]["late"] == 4
     wednesday = next(
-        r
-        for r in body["days"]
-        if r["day"] == "2026-11-25" and r["area"] == "一楼教室"
+        r for r in body["days"] if r["day"] == "2026-11-25" and r["area"] == "一楼教室"
     )
     assert wednesday["completed_at"].startswith("2026-11-25T23:40")
 
@@ -203,20 +199,27 @@ def test_the_phone_and_the_server_agree_on_what_is_due(
     )
     cleaner = device(client, week.cleaners[0])
     cleaner.engine.sync()
-    store: PlainStore = cleaner.store
-    settings = store.get("school_settings", str(SCHOOL_SETTINGS_ID))
-    assert settings is not None
-    calendar = SchoolCalendar.from_settings(settings.fields, "Asia/Shanghai")
-    areas = [(r.record_id, r.fields) for r in store.records("areas")]
-    rounds = [r.fields for r in store.records("disinfection_rounds")]
     for day in (TUE, WED, THU, FRI):
-        on_phone = {a.area_id: a.status for a in due_areas(areas, rounds, day, calendar)}
+        noon = datetime(day.year, day.month, day.day, 4, tzinfo=UTC)  # 12:00 in Beijing
+        on_phone = {a.area_id: a.status for a in cleaner_today(cleaner.store, noon)}
         server = client.get(
             "/api/v1/reports/today", headers=headers, params={"as_of": day.isoformat()}
         ).json()
         assert {a["area_id"]: a["status"] for a in server["areas"]} == on_phone, day
     # Friday: the closed Thursday moved both due days, so nothing is overdue.
     assert set(on_phone.values()) == {"due"}
+
+
+def test_teacher_and_counselor_lists_on_the_phone(client: TestClient, week: School) -> None:
+    teacher = device(client, week.teachers[0])
+    counselor = device(client, week.counselor)
+    teacher.engine.sync()
+    counselor.engine.sync()
+    thursday_noon = datetime(2026, 11, 26, 4, tzinfo=UTC)
+    [sick] = sick_students(teacher.store, thursday_noon)
+    assert sick.state.needed_today and sick.state.missed == [TUE]
+    [case] = caseload(counselor.store, thursday_noon)
+    assert (case.risk_level, case.overdue) == ("crisis", True)
 
 
 def test_exports_hold_the_report_numbers(client: TestClient, week: School) -> None:
