@@ -1,0 +1,120 @@
+"""The counselor: caseload (crises first), a case's timeline, interventions, referrals inbox."""
+
+from collections.abc import Callable
+
+import flet as ft
+
+from client.app_state import AppState
+from client.screens.widgets import Refresh, big_button, field, heading
+
+RISKS = ("crisis", "high", "medium", "low")
+KINDS = (
+    "individual_talk",
+    "group_session",
+    "parent_contact",
+    "teacher_consult",
+    "referral_out",
+    "crisis_response",
+)
+RISK_COLOURS = {
+    "crisis": ft.Colors.RED_800,
+    "high": ft.Colors.ORANGE_800,
+    "medium": ft.Colors.AMBER_800,
+    "low": ft.Colors.GREEN_700,
+}
+
+
+def caseload(state: AppState, refresh: Refresh, open_case: Callable[[str], None]) -> ft.Control:
+    rows: list[ft.Control] = [heading(state.text("ui.caseload"), "counselor-caseload")]
+    for case in state.caseload():
+        due = state.text("ui.due_on").format(day=case["due_on"].isoformat())
+        if case["overdue"]:
+            due += " · " + state.text("ui.overdue")
+
+        def choose(_event: object, case_id: str = case["case_id"]) -> None:
+            open_case(case_id)
+
+        rows.append(
+            ft.Card(
+                ft.ListTile(
+                    leading=ft.Container(
+                        width=10, height=40, bgcolor=RISK_COLOURS[case["risk_level"]]
+                    ),
+                    title=ft.Text(
+                        f"{case['student']} · {state.text('risk.' + case['risk_level'])}"
+                    ),
+                    subtitle=ft.Text(due, color=ft.Colors.RED_700 if case["overdue"] else None),
+                    on_click=choose,
+                    key=f"case-{case['case_id']}",
+                )
+            )
+        )
+    if len(rows) == 1:
+        rows.append(ft.Text(state.text("ui.none")))
+    rows += [ft.Divider(), heading(state.text("ui.inbox"))]
+    for referral in state.referrals():
+        if referral["status"] != "new":
+            continue
+
+        def accept(_event: object, referral_id: str = referral["referral_id"]) -> None:
+            state.accept_referral(referral_id)
+            refresh()
+
+        rows.append(
+            ft.ListTile(
+                title=ft.Text(referral["student"]),
+                subtitle=ft.Text(referral["reason"], size=12),
+                trailing=ft.Button(
+                    content=state.text("ui.accept"),
+                    on_click=accept,
+                    key=f"accept-{referral['referral_id']}",
+                ),
+                key=f"inbox-{referral['referral_id']}",
+            )
+        )
+    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="counselor")
+
+
+def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) -> ft.Control:
+    kind = ft.Dropdown(
+        label=state.text("ui.kind"),
+        value="individual_talk",
+        options=[ft.DropdownOption(key=k, text=state.text(f"intervention.{k}")) for k in KINDS],
+        key="intervention-kind",
+    )
+    risk = ft.Dropdown(
+        label=state.text("ui.risk"),
+        options=[ft.DropdownOption(key=r, text=state.text(f"risk.{r}")) for r in RISKS],
+        key="intervention-risk",
+    )
+    note = field(state.text("ui.note"), "intervention-note", multiline=True, min_lines=3)
+
+    def save(_event: object) -> None:
+        state.add_intervention(
+            case_id, kind.value or "individual_talk", note.value or "", risk_level=risk.value
+        )
+        refresh()
+
+    rows: list[ft.Control] = [
+        ft.Row(
+            [
+                ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda _e: back(), key="back"),
+                heading(state.text("ui.caseload")),
+            ]
+        ),
+        kind,
+        risk,
+        note,
+        big_button(state.text("ui.add_intervention"), save, "intervention-save"),
+        ft.Divider(),
+    ]
+    for entry in state.timeline(case_id):
+        rows.append(
+            ft.ListTile(
+                title=ft.Text(
+                    f"{entry['held_on']} · {state.text('intervention.' + entry['kind'])}"
+                ),
+                subtitle=ft.Text(entry.get("note", "")),
+            )
+        )
+    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="case-detail")

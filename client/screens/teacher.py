@@ -1,0 +1,200 @@
+"""The class teacher: sick students (those lacking today's follow-up first), follow-ups,
+new cases, closing a case, class temperature checks, referrals (status only)."""
+
+
+import flet as ft
+
+from client.app_state import AppState
+from client.screens.widgets import Refresh, big_button, field, heading
+
+METHODS = ("home_visit", "phone", "video")
+MOODS = ("good", "okay", "low", "distressed")
+
+
+def _options(state: AppState, prefix: str, values: tuple[str, ...]) -> list[ft.DropdownOption]:
+    return [ft.DropdownOption(key=v, text=state.text(f"{prefix}.{v}")) for v in values]
+
+
+def sick_students(state: AppState, refresh: Refresh) -> ft.Control:
+    rows: list[ft.Control] = [heading(state.text("ui.sick_students"), "teacher-sick")]
+    for sick in state.sick_list():
+        status = state.text("ui.needs_follow_up" if sick["needed_today"] else "ui.followed_today")
+        if sick["missed"]:
+            status += " · " + state.text("ui.missed_days").format(count=sick["missed"])
+        rows.append(_case_card(state, refresh, sick, status))
+    if len(rows) == 1:
+        rows.append(ft.Text(state.text("ui.none")))
+    rows += [
+        ft.Divider(),
+        _new_case(state, refresh),
+        ft.Divider(),
+        _class_check(state, refresh),
+        ft.Divider(),
+        _referrals(state, refresh),
+    ]
+    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="teacher")
+
+
+def _case_card(
+    state: AppState, refresh: Refresh, sick: dict[str, object], status: str
+) -> ft.Control:
+    case_id = str(sick["case_id"])
+    method = ft.Dropdown(
+        label=state.text("ui.method"),
+        value="phone",
+        options=_options(state, "method", METHODS),
+        key=f"method-{case_id}",
+    )
+    temperature = field(state.text("ui.temperature"), f"temperature-{case_id}", width=140)
+    condition = field(state.text("ui.condition"), f"condition-{case_id}")
+    mood = ft.Dropdown(
+        label=state.text("ui.mood"), options=_options(state, "mood", MOODS), key=f"mood-{case_id}"
+    )
+    note = field(state.text("ui.note"), f"note-{case_id}", multiline=True)
+
+    def save(_event: object) -> None:
+        temp = (temperature.value or "").strip()
+        state.add_follow_up(
+            case_id,
+            method.value or "phone",
+            temperature_c=float(temp) if temp.replace(".", "", 1).isdigit() else None,
+            condition=condition.value or "",
+            mood=mood.value,
+            note=note.value or "",
+        )
+        refresh()
+
+    def close(_event: object) -> None:
+        state.close_case(case_id)
+        refresh()
+
+    urgent = bool(sick["needed_today"])
+    return ft.Card(
+        ft.Container(
+            ft.Column(
+                [
+                    ft.Text(f"{sick['student']} · {sick['class']}", size=18),
+                    ft.Text(
+                        status,
+                        color=ft.Colors.RED_700 if urgent else ft.Colors.GREEN_700,
+                        key=f"case-status-{case_id}",
+                    ),
+                    ft.Text(str(sick["symptoms"]), size=12),
+                    ft.Row([method, temperature], wrap=True),
+                    condition,
+                    mood,
+                    note,
+                    ft.Row(
+                        [
+                            ft.Button(
+                                content=state.text("ui.save"),
+                                on_click=save,
+                                key=f"save-follow-up-{case_id}",
+                            ),
+                            ft.TextButton(
+                                content=state.text("ui.close_case"),
+                                on_click=close,
+                                key=f"close-case-{case_id}",
+                            ),
+                        ],
+                        wrap=True,
+                    ),
+                ]
+            ),
+            padding=12,
+        ),
+        key=f"case-{case_id}",
+    )
+
+
+def _student_options(state: AppState) -> list[ft.DropdownOption]:
+    return [
+        ft.DropdownOption(key=student_id, text=f"{name} · {class_name}")
+        for class_id, class_name in state.my_classes()
+        for student_id, name in state.students_of(class_id)
+    ]
+
+
+def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
+    student = ft.Dropdown(
+        label=state.text("ui.student"),
+        options=_student_options(state),
+        enable_filter=True,
+        key="new-case-student",
+    )
+    symptoms = field(state.text("ui.symptoms"), "new-case-symptoms")
+
+    def save(_event: object) -> None:
+        if student.value:
+            state.open_case(student.value, state.today(), symptoms.value or "")
+            refresh()
+
+    return ft.Column(
+        [
+            heading(state.text("ui.new_case")),
+            student,
+            symptoms,
+            big_button(state.text("ui.save"), save, "new-case-save"),
+        ]
+    )
+
+
+def _class_check(state: AppState, refresh: Refresh) -> ft.Control:
+    classes = state.my_classes()
+    school_class = ft.Dropdown(
+        label=state.text("ui.class"),
+        options=[ft.DropdownOption(key=cid, text=name) for cid, name in classes],
+        value=classes[0][0] if classes else None,
+        key="check-class",
+    )
+    checked = field(state.text("ui.students_checked"), "check-count", width=160)
+    fever = field(state.text("ui.fever_count"), "check-fever", width=160, value="0")
+
+    def save(_event: object) -> None:
+        if school_class.value and (checked.value or "").isdigit():
+            state.add_temperature_check(
+                school_class.value,
+                int(checked.value or 0),
+                int(fever.value or 0) if (fever.value or "").isdigit() else 0,
+            )
+            refresh()
+
+    return ft.Column(
+        [
+            heading(state.text("ui.class_check")),
+            school_class,
+            ft.Row([checked, fever], wrap=True),
+            ft.Button(content=state.text("ui.save"), on_click=save, key="check-save"),
+        ]
+    )
+
+
+def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
+    student = ft.Dropdown(
+        label=state.text("ui.student"),
+        options=_student_options(state),
+        enable_filter=True,
+        key="refer-student",
+    )
+    reason = field(state.text("ui.reason"), "refer-reason", multiline=True)
+
+    def refer(_event: object) -> None:
+        if student.value:
+            state.refer(student.value, reason.value or "")
+            refresh()
+
+    rows: list[ft.Control] = [
+        heading(state.text("ui.refer")),
+        student,
+        reason,
+        ft.Button(content=state.text("ui.refer"), on_click=refer, key="refer-save"),
+        heading(state.text("ui.referrals")),
+    ]
+    for referral in state.referrals():
+        rows.append(
+            ft.Text(
+                f"{referral['student']} · {state.text('status.' + referral['status'])}",
+                key=f"referral-{referral['referral_id']}",
+            )
+        )
+    return ft.Column(rows)

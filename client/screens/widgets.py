@@ -1,0 +1,41 @@
+"""Small pieces every screen uses: headings, big tap targets, the error banner."""
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from client.app_state import AppState
+
+Refresh = Callable[[], None]
+
+
+def heading(text: str, key: str | None = None) -> ft.Text:
+    return ft.Text(text, size=20, weight=ft.FontWeight.BOLD, key=key)
+
+
+def big_button(text: str, on_click: Callable[[Any], None], key: str) -> ft.Button:
+    """Thumb-sized, for gloved hands in a stairwell."""
+    return ft.Button(
+        content=text,
+        on_click=on_click,
+        key=key,
+        height=56,
+        width=float("inf"),
+    )
+
+
+def error_banner(state: AppState) -> ft.Control:
+    if state.error is None:
+        return ft.Container(height=0)
+    return ft.Container(
+        ft.Text(state.error.message, color=ft.Colors.WHITE, key="error-text"),
+        bgcolor=ft.Colors.RED_700,
+        padding=12,
+        border_radius=8,
+        key="error-banner",
+    )
+
+
+def field(label: str, key: str, **options: Any) -> ft.TextField:
+    return ft.TextField(label=label, key=key, **options)
