@@ -213,6 +213,9 @@ class AppState:
     def _records(self, collection: str) -> dict[str, dict[str, Any]]:
         return {r.record_id: r.fields for r in self._store().records(collection)}
 
+    def records_of(self, collection: str) -> list[Any]:
+        return list(self._store().records(collection))
+
     def name_of(self, collection: str, record_id: Any) -> str:
         record = self._store().get(collection, str(record_id))
         if record is None:

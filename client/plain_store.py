@@ -12,6 +12,7 @@ stay readable, since the store needs them to work while nothing is decrypted.
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -106,6 +107,7 @@ class PlainStore:
     def __init__(self, path: str | Path, device_id: str) -> None:
         self.path = str(path)
         self.device_id = device_id
+        self._lock = threading.RLock()
         self._conn = self._open()
         self._clock = Clock(device_id)
         self._load_clock()
@@ -149,13 +151,16 @@ class PlainStore:
 
     @contextmanager
     def _tx_raw(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        # One connection, used from the UI and from the background sync: a transaction
+        # holds the lock so that nothing of another thread lands inside it.
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def _check_open(self) -> None:
         """Raise if the store may not be used now (the encrypted store when locked)."""
@@ -263,15 +268,17 @@ class PlainStore:
 
     def get(self, collection: str, record_id: str) -> LocalRecord | None:
         self._check_open()
-        row = self._row(self._conn, collection, record_id)
-        return self._record(row) if row else None
+        with self._lock:
+            row = self._row(self._conn, collection, record_id)
+            return self._record(row) if row else None
 
     def records(self, collection: str, *, include_deleted: bool = False) -> list[LocalRecord]:
         self._check_open()
         query = "SELECT * FROM records WHERE collection = ?"
         if not include_deleted:
             query += " AND deleted = 0"
-        return [self._record(r) for r in self._conn.execute(query, (collection,))]
+        with self._lock:
+            return [self._record(r) for r in self._conn.execute(query, (collection,))]
 
     def server_records(self) -> list[LocalRecord]:
         """The server layer of every record (what the server last said), for checks."""
@@ -306,11 +313,13 @@ class PlainStore:
 
     def pending(self, limit: int) -> list[OutboxEntry]:
         self._check_open()
-        rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
-        return [self._entry(r) for r in rows]
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+            return [self._entry(r) for r in rows]
 
     def pending_count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def record_push_outcomes(self, outcomes: Sequence[PushOutcome]) -> None:
         now = datetime.now(UTC).isoformat()
@@ -487,7 +496,8 @@ class PlainStore:
 
     def get_meta(self, key: str) -> str | None:
         self._check_open()
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None or row[0] is None:
             return None
         value: str | None = self._unseal(row[0], f"meta|{key}")

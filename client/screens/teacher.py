@@ -1,7 +1,6 @@
 """The class teacher: sick students (those lacking today's follow-up first), follow-ups,
 new cases, closing a case, class temperature checks, referrals (status only)."""
 
-
 import flet as ft
 
 from client.app_state import AppState

@@ -1,0 +1,104 @@
+"""`carerounds-client`: the Flet app, served to a browser (or run as a phone/desktop app).
+
+carerounds-client --server http://127.0.0.1:8000 --port 8550
+"""
+
+import argparse
+import asyncio
+import locale
+import os
+import shutil
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import flet as ft
+
+from client.accounts import PhoneUsers
+from client.app_state import AppState
+from client.config import data_dir
+from client.shell import Shell
+from client.transport import HttpxTransport
+
+FONT_FAMILY = "Noto Sans SC"
+FONT_FILE = "fonts/NotoSansSC.ttf"
+AUTO_SYNC_SECONDS = 30.0
+
+
+def prepare_assets(folder: Path) -> Path:
+    """The web client's assets: Noto Sans SC (OFL) from its PyPI package, so Chinese renders."""
+    target = folder / FONT_FILE
+    if not target.exists():
+        source = (
+            resources.files("justmytype_intl_cjk") / "fonts/ofl/notosanssc/NotoSansSC[wght].ttf"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with resources.as_file(source) as path:
+            shutil.copyfile(path, target)
+    return folder
+
+
+def default_language() -> str:
+    """English when the device's locale says so; otherwise Chinese, the users' language."""
+    name = os.environ.get("LC_ALL") or os.environ.get("LANG") or (locale.getlocale()[0] or "")
+    return "en" if name.lower().startswith("en") else "zh"
+
+
+def make_app(server_url: str, folder: Path, lang: str | None = None) -> Callable[[ft.Page], None]:
+    """The Flet `main` for one browser tab or phone screen."""
+
+    def main(page: ft.Page) -> None:
+        page.title = "CareRounds 校园防控"
+        page.fonts = {FONT_FAMILY: FONT_FILE}
+        page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.TEAL)
+        page.padding = 0
+        users = PhoneUsers(
+            folder / "phone", lambda url: HttpxTransport(url), device_name="CareRounds web"
+        )
+        state = AppState(users, lang=lang or default_language())
+        shell = Shell(state, server_url)
+        shell.attach(page)
+        page.run_task(_auto_sync, state, shell)
+
+    return main
+
+
+async def _auto_sync(state: AppState, shell: Shell) -> None:
+    """Sync in the background while signed in; back off while the server is unreachable."""
+    attempt = 0
+    while True:
+        delay = AUTO_SYNC_SECONDS
+        if state.signed_in and state.session is not None:
+            await asyncio.to_thread(state.sync_now)
+            if state.online is False:
+                delay = max(2.0, state.session.engine.backoff(attempt, base=2.0, cap=60.0))
+                attempt += 1
+            else:
+                attempt = 0
+            shell.refresh()
+        await asyncio.sleep(delay)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="carerounds-client", description=__doc__)
+    parser.add_argument("--server", default="http://127.0.0.1:8000", help="sync server URL")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8550)
+    parser.add_argument("--data-dir", type=Path, default=None, help="where phone data lives")
+    parser.add_argument("--lang", choices=("zh", "en"), default=None)
+    args = parser.parse_args(argv)
+    folder = args.data_dir or data_dir()
+    assets = prepare_assets(folder / "assets")
+    print(f"CareRounds client: http://{args.host}:{args.port}  (server {args.server})", flush=True)
+    ft.run(
+        make_app(args.server, folder, args.lang),
+        view=ft.AppView.WEB_BROWSER,
+        host=args.host,
+        port=args.port,
+        assets_dir=str(assets),
+        no_cdn=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

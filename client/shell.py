@@ -1,0 +1,157 @@
+"""The app around the screens: who sees which tabs, the bars, re-drawing on every change."""
+
+from dataclasses import dataclass, field
+
+import flet as ft
+
+from client.app_state import AppState
+from client.screens import cleaner, counselor, lead, sign_in, sync_bar, teacher
+from client.screens.widgets import error_banner
+from shared.schemas.vocabulary import Role
+
+# Each role's tabs: (catalogue key, icon). A role never gets another role's screens.
+TABS: dict[Role, list[tuple[str, ft.IconData]]] = {
+    Role.CLEANER: [("ui.today", ft.Icons.CLEANING_SERVICES)],
+    Role.CLASS_TEACHER: [("ui.sick_students", ft.Icons.SICK)],
+    Role.COUNSELOR: [("ui.caseload", ft.Icons.PSYCHOLOGY)],
+    Role.LEAD: [("ui.dashboard", ft.Icons.DASHBOARD), ("ui.manage", ft.Icons.SETTINGS)],
+}
+
+
+@dataclass
+class Navigation:
+    tab: int = 0
+    area_id: str | None = None
+    case_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Shell:
+    """Builds the whole page from the state; `render` is called after every action."""
+
+    def __init__(self, state: AppState, default_server: str) -> None:
+        self.state = state
+        self.default_server = default_server
+        self.nav = Navigation()
+
+    def build(self) -> ft.Control:
+        state = self.state
+        if not state.signed_in or state.role is None:
+            self.nav = Navigation()
+            return ft.Column(
+                [self._language_toggle(), sign_in.build(state, self.refresh, self.default_server)],
+                expand=True,
+                key="screen-sign-in",
+            )
+        role = state.role
+        body = self._body(role)
+        tabs = TABS[role]
+        bar = (
+            ft.NavigationBar(
+                destinations=[
+                    ft.NavigationBarDestination(icon=icon, label=state.text(key))
+                    for key, icon in tabs
+                ],
+                selected_index=self.nav.tab,
+                on_change=self._tab_changed,
+                key="tabs",
+            )
+            if len(tabs) > 1
+            else ft.Container(height=0)
+        )
+        return ft.Column(
+            [
+                self._top_bar(),
+                sync_bar.build(state, self.refresh),
+                error_banner(state),
+                sync_bar.rejected_list(state, self.refresh),
+                ft.Container(body, expand=True, padding=8),
+                bar,
+            ],
+            expand=True,
+            spacing=4,
+            key=f"screen-{role.value}",
+        )
+
+    def _body(self, role: Role) -> ft.Control:
+        state, nav = self.state, self.nav
+        if role is Role.CLEANER:
+            if nav.area_id:
+                return cleaner.checklist(state, self.refresh, nav.area_id, self._back)
+            return cleaner.today(state, self.refresh, self._open_area)
+        if role is Role.CLASS_TEACHER:
+            return teacher.sick_students(state, self.refresh)
+        if role is Role.COUNSELOR:
+            if nav.case_id:
+                return counselor.case_detail(state, self.refresh, nav.case_id, self._back)
+            return counselor.caseload(state, self.refresh, self._open_case)
+        if nav.tab == 1:
+            return lead.manage(state, self.refresh)
+        return lead.dashboard(state, self.refresh)
+
+    def _top_bar(self) -> ft.Control:
+        state = self.state
+        role = state.role
+        return ft.Row(
+            [
+                ft.Text(
+                    f"{state.text('app.title')} · {state.display_name()}"
+                    f" · {state.text('role.' + role.value) if role else ''}",
+                    size=16,
+                    weight=ft.FontWeight.BOLD,
+                    expand=True,
+                    key="who",
+                ),
+                self._language_toggle(),
+                ft.IconButton(
+                    ft.Icons.LOCK,
+                    tooltip=state.text("ui.switch_user"),
+                    on_click=lambda _e: self._switch_user(),
+                    key="switch-user",
+                ),
+            ]
+        )
+
+    def _language_toggle(self) -> ft.Control:
+        def toggle(_event: object) -> None:
+            self.state.set_language("en" if self.state.lang == "zh" else "zh")
+            self.refresh()
+
+        return ft.TextButton(
+            content=self.state.text("ui.language"), on_click=toggle, key="language"
+        )
+
+    def _switch_user(self) -> None:
+        self.state.lock()
+        self.refresh()
+
+    def _tab_changed(self, event: object) -> None:
+        self.nav.tab = int(getattr(getattr(event, "control", None), "selected_index", 0) or 0)
+        self.refresh()
+
+    def _open_area(self, area_id: str) -> None:
+        self.nav.area_id = area_id
+        self.refresh()
+
+    def _open_case(self, case_id: str) -> None:
+        self.nav.case_id = case_id
+        self.refresh()
+
+    def _back(self) -> None:
+        self.nav.area_id = None
+        self.nav.case_id = None
+        self.refresh()
+
+    # Drawing ----------------------------------------------------------------------------
+
+    page: ft.Page | None = None
+
+    def attach(self, page: ft.Page) -> None:
+        self.page = page
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.page is None:
+            return
+        self.page.controls = [ft.SafeArea(self.build(), expand=True)]
+        self.page.update()
