@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Sets up .venv, then starts the server on SQLite (data/carerounds.db) with the demo school
-# on http://127.0.0.1:8000. Extra args go to `carerounds-server demo` (--port, --host, ...).
+# on http://127.0.0.1:8000 and the app on http://127.0.0.1:8550 (open it in a browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec .venv/bin/carerounds-server demo "$@"
+.venv/bin/carerounds-server demo --port 8000 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 60); do
+  curl -sf http://127.0.0.1:8000/api/v1/health >/dev/null 2>&1 && break
+  sleep 1
+done
+echo "Open http://127.0.0.1:8550 and sign in (server address http://127.0.0.1:8000)."
+.venv/bin/carerounds-client --server http://127.0.0.1:8000 --port 8550 --data-dir data/client
