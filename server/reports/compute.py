@@ -31,6 +31,11 @@ class AreaDayRow:
     cleaner: str
     completed_at: str
 
+    @property
+    def week(self) -> str:
+        year, week, _ = self.day.isocalendar()
+        return f"{year}-W{week:02d}"
+
 
 def _round_by_day(school: SchoolSnapshot) -> dict[tuple[str, date], dict[str, Any]]:
     """The completed round of each (area, day), the latest if several."""

@@ -83,11 +83,13 @@ def disinfection(
     school = load(session, settings)
     today = _today(school, as_of)
     start, end = _range(start, end, today)
-    days = [vars(row) for row in compute.disinfection_days(school, start, end, today)]
     rows = compute.disinfection_days(school, start, end, today)
+    days = [vars(row) for row in rows]
     by_area = compute.tally(rows, "area")
     by_kind = compute.tally(rows, "kind")
     by_cleaner = compute.tally(rows, "cleaner")
+    by_day = compute.tally(rows, "day")
+    by_week = compute.tally(rows, "week")
     name = f"disinfection-{start}-{end}"
     if format == "csv":
         return _file(export.to_csv(days, DAY_COLUMNS, lang), "text/csv", f"{name}.csv")
@@ -97,6 +99,8 @@ def disinfection(
             ("areas", by_area, [("area", "report.area"), *TALLY]),
             ("kinds", by_kind, [("kind", "report.kind"), *TALLY]),
             ("cleaners", by_cleaner, [("cleaner", "report.cleaner"), *TALLY]),
+            ("per day", by_day, [("day", "report.date"), *TALLY]),
+            ("per week", by_week, [("week", "report.week"), *TALLY]),
         ]
         return _file(export.to_xlsx(sheets, lang), XLSX, f"{name}.xlsx")
     return {
@@ -107,6 +111,8 @@ def disinfection(
         "by_area": by_area,
         "by_kind": by_kind,
         "by_cleaner": by_cleaner,
+        "by_day": by_day,
+        "by_week": by_week,
     }
 
 

@@ -164,6 +164,8 @@ def test_disinfection_report_counts(client: TestClient, week: School) -> None:
     assert (by_area["一楼教室"]["done"], by_area["一楼教室"]["late"]) == (1, 1)
     assert by_area["一楼教室"]["missed"] == 1
     assert body["by_kind"] == [{"kind": "classroom", "done": 3, "late": 1, "missed": 1}]
+    assert body["by_week"] == [{"week": "2026-W48", "done": 3, "late": 1, "missed": 1}]
+    assert [d["day"] for d in body["by_day"]] == ["2026-11-23", "2026-11-24", "2026-11-25"]
     by_cleaner = {r["cleaner"]: r for r in body["by_cleaner"]}
     assert by_cleaner["测试用户"]["done"] + by_cleaner["测试用户"]["late"] == 4
     wednesday = next(
@@ -245,7 +247,7 @@ def test_exports_hold_the_report_numbers(client: TestClient, week: School) -> No
         params={**params, "format": "xlsx", "lang": "en"},
     )
     workbook = load_workbook(io.BytesIO(as_xlsx.content))
-    assert workbook.sheetnames == ["days", "areas", "kinds", "cleaners"]
+    assert workbook.sheetnames == ["days", "areas", "kinds", "cleaners", "per day", "per week"]
     kinds = list(workbook["kinds"].iter_rows(values_only=True))
     assert kinds == [("Kind", "Done", "Late", "Missed"), ("Classroom", 3, 1, 1)]
 

@@ -208,15 +208,12 @@ def test_class_handed_to_another_teacher(client: TestClient, app: FastAPI) -> No
     assert collections(gained)["follow_ups"] == 1
     # Nothing is sent twice: the next pull is empty for both.
     assert teacher1.pull_all() == ([], []) and teacher2.pull_all() == ([], [])
-    # The new teacher can now write there; the old one cannot.
-    assert (
-        teacher2.push(
-            teacher2.change(
-                "sick_cases", case_id, {"status": "closed", "returned_on": "2026-11-30"}
-            )
-        )[0]["status"]
-        == "applied"
+    # The new teacher can now write there (having seen the case); the old one cannot.
+    [seen] = [c["seq"] for c in gained if c["record_id"] == case_id]
+    closing = teacher2.change(
+        "sick_cases", case_id, {"status": "closed", "returned_on": "2026-11-30"}, base_seq=seen
     )
+    assert teacher2.push(closing)[0]["status"] == "applied"
     assert (
         teacher1.push(teacher1.change("sick_cases", case_id, {"status": "open"}))[0]["error"][
             "code"
