@@ -26,8 +26,29 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class UserError:
+    """What went wrong, said in the catalogue's words (re-said when the language changes)."""
+
     code: str
     message: str
+    key: str = ""
+    params: tuple[tuple[str, Any], ...] = ()
+    detail: str = ""
+
+    @classmethod
+    def of(
+        cls, code: str, lang: str, key: str | None = None, detail: str = "", **params: Any
+    ) -> "UserError":
+        key = key or f"error.{code}"
+        error = cls(code, "", key, tuple(params.items()), detail)
+        return error.in_language(lang)
+
+    def in_language(self, lang: str) -> "UserError":
+        text = t(self.key, lang) if self.key else ""
+        if text == self.key:  # not in the catalogue: the server's own words
+            text = ""
+        text = text.format(**dict(self.params)) if text else ""
+        message = " ".join(part for part in (text, self.detail) if part)
+        return UserError(self.code, message, self.key, self.params, self.detail)
 
 
 def action(method: Callable[..., R]) -> Callable[..., R | None]:
@@ -36,35 +57,35 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
     @functools.wraps(method)
     def run(self: "AppState", *args: Any, **kwargs: Any) -> R | None:
         self.error = None
+        lang = self.lang
         try:
             return method(self, *args, **kwargs)
         except StoreWiped as exc:
             self.session = None
-            self.error = UserError(exc.code, t(f"error.{exc.code}", self.lang))
+            self.error = UserError.of(exc.code, lang)
         except (Offline, ServerTrouble) as exc:
             self.online = False
-            self.error = UserError(exc.code, t(f"error.{exc.code}", self.lang))
-        except SignInRequired as exc:
-            self.error = UserError("sign_in_again", t("error.sign_in_again", self.lang))
-            del exc
+            self.error = UserError.of(exc.code, lang)
+        except SignInRequired:
+            self.error = UserError.of("sign_in_again", lang)
         except SyncError as exc:
-            self.error = UserError(exc.code, exc.message)
+            self.error = UserError.of(exc.code, lang, detail=exc.message)
         except SignInFailed as exc:
-            self.error = UserError(exc.code, t(f"error.{exc.code}", self.lang) or exc.message)
+            known = t(f"error.{exc.code}", lang) != f"error.{exc.code}"
+            self.error = UserError.of(exc.code, lang, detail="" if known else exc.message)
         except OldSecretNeeded:
-            self.error = UserError("old_secret_needed", t("error.old_secret_needed", self.lang))
+            self.error = UserError.of("old_secret_needed", lang)
         except WrongSecret as exc:
-            text = t("error.wrong_secret", self.lang).format(remaining=exc.remaining)
-            self.error = UserError("wrong_secret", text)
+            self.error = UserError.of("wrong_secret", lang, remaining=exc.remaining)
         except DataWiped:
-            self.error = UserError("data_wiped", t("error.data_wiped", self.lang))
+            self.error = UserError.of("data_wiped", lang)
         except InvalidPin:
-            self.error = UserError("invalid_pin", t("error.invalid_pin", self.lang))
+            self.error = UserError.of("invalid_pin", lang)
         except StoreLocked:
             self.session = None
-            self.error = UserError("locked", t("error.locked", self.lang))
+            self.error = UserError.of("locked", lang)
         except (InvalidValue, UnknownField) as exc:
-            self.error = UserError("invalid_value", f"{t('error.invalid_value', self.lang)} {exc}")
+            self.error = UserError.of("invalid_value", lang, detail=str(exc))
         finally:
             self._changed()
         return None
@@ -113,6 +134,8 @@ class AppState:
 
     def set_language(self, lang: str) -> None:
         self.lang = lang
+        if self.error is not None:
+            self.error = self.error.in_language(lang)
         self._changed()
 
     # Who is signed in -----------------------------------------------------------------
