@@ -1,0 +1,60 @@
+"""Smoke runs of the sync benchmarks (N = 200; 3 devices for 3 s): they keep working.
+
+Nothing is timed here. The peer (pouchdb from npm) is left out with --no-peer, so these
+need neither node nor npm; the servers run on SQLite, so they need no PostgreSQL either.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import many_devices, profile_top, sync_bench
+
+
+def _figures(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_sync_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    sync_bench.main(["--sizes", "200", "--databases", "sqlite", "--no-peer"])
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "python -m bench.sync_bench --sizes 200 --databases sqlite --no-peer"
+    figures = {str(f["bench"]): f for f in _figures(out)}
+    assert set(figures) == {"machine", "sync", "raw_sqlite"}
+    ours = figures["sync"]
+    assert ours["n"] == 200 and ours["database"] == "sqlite"
+    # The fresh device got every round and the school's areas and checklists besides.
+    assert isinstance(ours["pulled"], int) and ours["pulled"] > 200
+    assert ours["incremental_n"] == 2
+    for key in ("push_per_s", "pull_per_s", "client_pull_peak_mb", "server_push_peak_mb"):
+        assert isinstance(ours[key], int | float) and ours[key] > 0, key
+    assert ours["push_vs_peer"] is None
+    assert isinstance(ours["push_vs_raw"], float)
+
+
+def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    many_devices.main(
+        ["--devices", "3", "--seconds", "3", "--workers", "1", "--database", "sqlite"]
+    )
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("python -m bench.many_devices --devices 3 --seconds 3")
+    result = next(f for f in _figures(out) if f["bench"] == "many_devices")
+    assert isinstance(result["acked"], int) and result["acked"] > 0
+    assert result["acked"] == result["in_db"]
+    assert result["lost"] == result["doubled"] == result["seq_mismatch"] == 0
+    assert result["pulled_twice"] == result["own_not_pulled"] == 0
+    assert result["rejected"] == 0, result["rejected_codes"]
+    assert isinstance(result["pushes"], int) and result["pushes"] > 0
+
+
+def test_profile_top_reads_collapsed_stacks(tmp_path: Path) -> None:
+    profile = tmp_path / "p.txt"
+    profile.write_text(
+        "main (app.py:1);work (app.py:5);json_dumps (json/encoder.py:10) 3\n"
+        "main (app.py:1);work (app.py:6) 1\n"
+    )
+    text = profile_top.report(profile, within="work (app.py")
+    assert "4 samples" in text
+    assert "75.0%  json_dumps (json/encoder.py)" in text
