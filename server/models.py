@@ -97,6 +97,8 @@ class Record(SQLModel, table=True):
     """The current state of one synced record, with the clock of each field it holds."""
 
     __tablename__ = "records"
+    # A pull reads one user's buckets in change order.
+    __table_args__ = (sa.Index("ix_records_bucket_seq", "bucket", "seq"),)
 
     collection: str = Field(max_length=64, primary_key=True)
     record_id: uuid.UUID = Field(primary_key=True)
@@ -108,7 +110,7 @@ class Record(SQLModel, table=True):
     seq: int = Field(index=True)
     # Who may read it (see server.sync.scopes): the bucket it lives in, and the collection
     # whose rules apply (a conflict record is read like the record it points at).
-    bucket: str = Field(max_length=100, index=True)
+    bucket: str = Field(max_length=100)
     scope_collection: str = Field(max_length=64)
     created_by: uuid.UUID | None = Field(default=None)
     created_at: datetime = _when(default_factory=utcnow)

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from server.accounts import Authenticated
@@ -89,6 +90,7 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         rows = list(
             session.exec(
                 select(Record)
+                .options(defer(Record.field_meta))  # type: ignore[arg-type]
                 .where(
                     scopes.where_visible(now),
                     col(Record.seq) > state.seq,

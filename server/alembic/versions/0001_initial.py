@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-29 17:47:42.178019
+Create Date: 2026-11-29 18:43:49.953806
 """
 
 import secrets
@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("collection", "record_id"),
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_records_bucket"), ["bucket"], unique=False)
+        batch_op.create_index("ix_records_bucket_seq", ["bucket", "seq"], unique=False)
         batch_op.create_index(batch_op.f("ix_records_seq"), ["seq"], unique=False)
 
     seq_counter = op.create_table(
@@ -158,7 +158,7 @@ def downgrade() -> None:
     op.drop_table("seq_counter")
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_records_seq"))
-        batch_op.drop_index(batch_op.f("ix_records_bucket"))
+        batch_op.drop_index("ix_records_bucket_seq")
 
     op.drop_table("records")
     with op.batch_alter_table("moves", schema=None) as batch_op:
