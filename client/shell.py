@@ -39,7 +39,15 @@ class Shell:
         if not state.signed_in or state.role is None:
             self.nav = Navigation()
             return ft.Column(
-                [self._language_toggle(), sign_in.build(state, self.refresh, self.default_server)],
+                [
+                    self._language_toggle(),
+                    # Off the screen's edge, as the signed-in screens' bodies are.
+                    ft.Container(
+                        sign_in.build(state, self.refresh, self.default_server),
+                        padding=ft.Padding.symmetric(horizontal=8),
+                        expand=True,
+                    ),
+                ],
                 expand=True,
                 key="screen-sign-in",
             )
@@ -92,7 +100,7 @@ class Shell:
     def _top_bar(self) -> ft.Control:
         state = self.state
         role = state.role
-        return ft.Row(
+        row = ft.Row(
             [
                 ft.Text(
                     f"{state.text('app.title')} · {state.display_name()}"
@@ -111,6 +119,7 @@ class Shell:
                 ),
             ]
         )
+        return ft.Container(row, padding=ft.Padding.only(left=8))  # off the screen's edge
 
     def _language_toggle(self) -> ft.Control:
         def toggle(_event: object) -> None:

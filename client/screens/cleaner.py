@@ -65,6 +65,14 @@ def checklist(state: AppState, refresh: Refresh, area_id: str, back: Refresh) ->
             ]
         )
     ]
+    entries: list[tuple[str, ft.Checkbox, ft.TextField, str]] = []
+
+    def save_notes(skip: str | None = None) -> None:
+        # A note typed after ticking is saved when anything else is tapped, not lost.
+        for item_id, box, typed, before in entries:
+            if item_id != skip and (typed.value or "") != before:
+                state.tick(area_id, item_id, bool(box.value), typed.value or "")
+
     for item in state.checklist(area_id):
         note = ft.TextField(
             label=state.text("ui.note"),
@@ -77,19 +85,22 @@ def checklist(state: AppState, refresh: Refresh, area_id: str, back: Refresh) ->
             event: object, item_id: str = item["item_id"], note: ft.TextField = note
         ) -> None:
             done = bool(getattr(getattr(event, "control", None), "value", True))
+            save_notes(skip=item_id)
             state.tick(area_id, item_id, done, note.value or "")
             refresh()
 
+        box = ft.Checkbox(
+            label=item["label"],
+            value=item["done"],
+            on_change=toggle,
+            key=f"item-{item['item_id']}",
+        )
+        entries.append((item["item_id"], box, note, item["note"]))
         rows.append(
             ft.Container(
                 ft.Column(
                     [
-                        ft.Checkbox(
-                            label=item["label"],
-                            value=item["done"],
-                            on_change=toggle,
-                            key=f"item-{item['item_id']}",
-                        ),
+                        box,
                         note,
                     ],
                     spacing=2,
@@ -99,6 +110,7 @@ def checklist(state: AppState, refresh: Refresh, area_id: str, back: Refresh) ->
         )
 
     def complete(_event: object) -> None:
+        save_notes()
         state.complete_round(area_id)
         back()
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, big_button, field, heading
+from client.screens.widgets import Refresh, big_button, field, heading, labelled
 
 RISKS = ("crisis", "high", "medium", "low")
 KINDS = (
@@ -102,8 +102,8 @@ def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) 
                 heading(state.text("ui.caseload")),
             ]
         ),
-        kind,
-        risk,
+        labelled(kind),
+        labelled(risk),
         note,
         big_button(state.text("ui.add_intervention"), save, "intervention-save"),
         ft.Divider(),

@@ -6,7 +6,7 @@ Counseling shows as counts by risk level only: the lead's store never holds a no
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, field, heading
+from client.screens.widgets import Refresh, field, heading, labelled
 
 KINDS = (
     "classroom",
@@ -153,9 +153,9 @@ def manage(state: AppState, refresh: Refresh) -> ft.Control:
         [
             heading(state.text("ui.add_area")),
             area_name,
-            kind,
+            labelled(kind),
             frequency,
-            template,
+            labelled(template),
             ft.Button(content=state.text("ui.save"), on_click=add_area, key="area-save"),
             ft.Divider(),
             heading(state.text("ui.add_class")),
@@ -164,7 +164,7 @@ def manage(state: AppState, refresh: Refresh) -> ft.Control:
             ft.Divider(),
             heading(state.text("ui.add_student")),
             student_name,
-            student_class,
+            labelled(student_class),
             ft.Button(content=state.text("ui.save"), on_click=add_student, key="student-save"),
         ],
         scroll=ft.ScrollMode.AUTO,

@@ -1,10 +1,12 @@
 """The class teacher: sick students (those lacking today's follow-up first), follow-ups,
 new cases, closing a case, class temperature checks, referrals (status only)."""
 
+from typing import Any
+
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, big_button, field, heading
+from client.screens.widgets import Refresh, big_button, field, heading, labelled
 
 METHODS = ("home_visit", "phone", "video")
 MOODS = ("good", "okay", "low", "distressed")
@@ -52,11 +54,10 @@ def _case_card(
     note = field(state.text("ui.note"), f"note-{case_id}", multiline=True)
 
     def save(_event: object) -> None:
-        temp = (temperature.value or "").strip()
         state.add_follow_up(
             case_id,
             method.value or "phone",
-            temperature_c=float(temp) if temp.replace(".", "", 1).isdigit() else None,
+            temperature_c=_reading(temperature.value, float),
             condition=condition.value or "",
             mood=mood.value,
             note=note.value or "",
@@ -79,9 +80,9 @@ def _case_card(
                         key=f"case-status-{case_id}",
                     ),
                     ft.Text(str(sick["symptoms"]), size=12),
-                    ft.Row([method, temperature], wrap=True),
+                    ft.Row([labelled(method), temperature], wrap=True),
                     condition,
-                    mood,
+                    labelled(mood),
                     note,
                     ft.Row(
                         [
@@ -131,7 +132,7 @@ def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
     return ft.Column(
         [
             heading(state.text("ui.new_case")),
-            student,
+            labelled(student),
             symptoms,
             big_button(state.text("ui.save"), save, "new-case-save"),
         ]
@@ -150,18 +151,18 @@ def _class_check(state: AppState, refresh: Refresh) -> ft.Control:
     fever = field(state.text("ui.fever_count"), "check-fever", width=160, value="0")
 
     def save(_event: object) -> None:
-        if school_class.value and (checked.value or "").isdigit():
+        if school_class.value:
             state.add_temperature_check(
                 school_class.value,
-                int(checked.value or 0),
-                int(fever.value or 0) if (fever.value or "").isdigit() else 0,
+                _reading(checked.value, int),
+                _reading(fever.value, int),
             )
             refresh()
 
     return ft.Column(
         [
             heading(state.text("ui.class_check")),
-            school_class,
+            labelled(school_class),
             ft.Row([checked, fever], wrap=True),
             ft.Button(content=state.text("ui.save"), on_click=save, key="check-save"),
         ]
@@ -184,7 +185,7 @@ def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
 
     rows: list[ft.Control] = [
         heading(state.text("ui.refer")),
-        student,
+        labelled(student),
         reason,
         ft.Button(content=state.text("ui.refer"), on_click=refer, key="refer-save"),
         heading(state.text("ui.referrals")),
@@ -197,3 +198,16 @@ def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
             )
         )
     return ft.Column(rows)
+
+
+def _reading(text: str | None, kind: type[float] | type[int]) -> Any:
+    """A number as people type it ("37,5", "37.5°C", " 2 "); what is not one is passed on
+    as typed, so the schema refuses it with a message instead of it turning into nothing."""
+    raw = (text or "").strip()
+    cleaned = raw.replace(",", ".").removesuffix("°C").removesuffix("℃").removesuffix("°").strip()
+    if not cleaned:
+        return None
+    try:
+        return kind(cleaned)
+    except ValueError:
+        return raw

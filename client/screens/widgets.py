@@ -39,3 +39,9 @@ def error_banner(state: AppState) -> ft.Control:
 
 def field(label: str, key: str, **options: Any) -> ft.TextField:
     return ft.TextField(label=label, key=key, **options)
+
+
+def labelled(control: ft.Dropdown) -> ft.Control:
+    """A dropdown as screen readers (and the browser tests) find it: by its label. Flutter's
+    dropdown menu does not put its label in the accessibility tree by itself."""
+    return ft.Semantics(content=control, label=str(control.label or ""))
