@@ -216,7 +216,8 @@ def _check_values(
         check_references(batch.writer, spec.name, merged, changed, before=base)
     except BrokenReference as exc:
         raise Rejected("invalid_value", str(exc)) from exc
-    own = merged.get("cleaner_id") == str(batch.caller.user.id)
+    # The value this change writes, not what the merge kept: a lead may have reassigned it.
+    own = cleaned.get("cleaner_id") == str(batch.caller.user.id)
     if batch.role is Role.CLEANER and "cleaner_id" in changed and not own:
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
     if batch.role is Role.CLASS_TEACHER:
