@@ -64,7 +64,8 @@ class RecordState:
 def _side(state: RecordState, key: str, value: Any) -> Side:
     meta = state.field_meta.get(key, {})
     hlc = state.field_hlc.get(key) or meta.get("hlc", "")
-    return Side(value, hlc, meta.get("by"), parse(hlc).node if hlc else "")
+    device = meta.get("device") or (parse(hlc).node if hlc else "")
+    return Side(value, hlc, meta.get("by"), device)
 
 
 def _raced(state: RecordState, key: str, change: IncomingChange) -> bool:
@@ -73,7 +74,7 @@ def _raced(state: RecordState, key: str, change: IncomingChange) -> bool:
     if meta is None:
         return False
     hlc = state.field_hlc.get(key) or meta.get("hlc", "")
-    other_device = parse(hlc).node != change.device
+    other_device = meta.get("device", parse(hlc).node) != change.device
     unseen = change.base_seq is None or int(meta["seq"]) > change.base_seq
     return other_device and unseen
 
@@ -108,7 +109,11 @@ def apply(
     merged = merge(state.fields, state.field_hlc, change.fields, change.hlc, map_fields)
     meta = dict(state.field_meta)
     for key in merged.won:
-        meta[key] = {"seq": change.seq, "by": author}
+        if key in meta and read_register(state.fields, key) == read_register(merged.fields, key):
+            # The same value written again: whoever wrote it first still owns it, so a later
+            # overwrite by someone who never saw it is still a conflict.
+            continue
+        meta[key] = {"seq": change.seq, "by": author, "device": change.device}
     deleted = state.deleted
     if change.deleted and not deleted:
         deleted = True

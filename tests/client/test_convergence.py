@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -364,12 +363,6 @@ def _check_nothing_lost(
         )
 
 
-@pytest.mark.xfail(
-    reason="known bug, next session: a write equal to the current value takes over the "
-    "register's clock and author, so a later concurrent write's conflict no longer names the "
-    "first writer's value (server/sync/merge_rule.py apply, the `old == value` case)",
-    strict=False,
-)
 def test_random_offline_edits_converge_and_lose_nothing(client: TestClient, app: FastAPI) -> None:
     school = small_school(app)
     base_seqs: dict[str, int | None] = {}
@@ -410,9 +403,9 @@ def test_random_offline_edits_converge_and_lose_nothing(client: TestClient, app:
     run()
 
 
-# Two races found by the test above, each on its own. The first is a rejection (the
-# cleaner's claim on a round is refused instead of kept as a conflict); the second loses a
-# value without a conflict record.
+# Two races the test above found, each on its own. In the first, the cleaner's claim on a
+# round used to be refused instead of kept as a conflict; in the second, a value is
+# overwritten without a conflict record.
 
 
 def _conflicts_about(app: FastAPI, record_id: str, key: str) -> list[dict[str, Any]]:
@@ -448,9 +441,9 @@ def test_cleaner_claiming_a_round_the_lead_reassigned_meanwhile_is_kept_as_a_con
     lead.store.edit(ROUNDS, round_id, {"cleaner_id": phone_a.user_id})
     lead.engine.sync()
     report = phone_b.engine.sync()
-    # B's value loses by clock and must be kept in a conflict record, not refused: the server
-    # checks "a cleaner records their own rounds" on the merged record, where the lead's
-    # newer value is, instead of on the value B wrote.
+    # B's value loses by clock and must be kept in a conflict record, not refused: "a cleaner
+    # records their own rounds" is about the value B wrote, not the merged record, where the
+    # lead's newer value is.
     rejected = [(r.code, r.message) for r in phone_b.store.rejected()]
     assert rejected == [], rejected
     assert report.conflicts == 1
@@ -458,12 +451,6 @@ def test_cleaner_claiming_a_round_the_lead_reassigned_meanwhile_is_kept_as_a_con
     assert conflict["loser"]["value"] == phone_b.user_id
 
 
-@pytest.mark.xfail(
-    reason="known bug, next session: a write equal to the current value takes over the "
-    "register's clock and author, so a later concurrent write's conflict no longer names the "
-    "first writer's value (server/sync/merge_rule.py apply, the `old == value` case)",
-    strict=True,
-)
 def test_an_identical_concurrent_write_does_not_hide_the_other_devices_value(
     client: TestClient, app: FastAPI
 ) -> None:

@@ -39,7 +39,7 @@ def test_new_record_has_a_clock_and_author_per_field() -> None:
         "note": stamp(1000, "phone-a"),
         "items.desks": stamp(1000, "phone-a"),
     }
-    assert state.field_meta["note"] == {"seq": 1, "by": str(ALICE)}
+    assert state.field_meta["note"] == {"seq": 1, "by": str(ALICE), "device": "phone-a"}
 
 
 def test_same_field_concurrent_edits_later_wins_loser_kept() -> None:
