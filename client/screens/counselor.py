@@ -6,16 +6,10 @@ import flet as ft
 
 from client.app_state import AppState
 from client.screens.widgets import Refresh, big_button, field, heading, labelled
+from shared.schemas.vocabulary import InterventionKind, RiskLevel
 
-RISKS = ("crisis", "high", "medium", "low")
-KINDS = (
-    "individual_talk",
-    "group_session",
-    "parent_contact",
-    "teacher_consult",
-    "referral_out",
-    "crisis_response",
-)
+RISKS = tuple(reversed([r.value for r in RiskLevel]))  # crisis first
+KINDS = tuple(k.value for k in InterventionKind)
 RISK_COLOURS = {
     "crisis": ft.Colors.RED_800,
     "high": ft.Colors.ORANGE_800,

@@ -7,17 +7,9 @@ import flet as ft
 
 from client.app_state import AppState
 from client.screens.widgets import Refresh, field, heading, labelled
+from shared.schemas.vocabulary import AreaKind
 
-KINDS = (
-    "classroom",
-    "dorm",
-    "canteen",
-    "toilet",
-    "public_area",
-    "ventilation",
-    "cold_chain",
-    "parcel_point",
-)
+KINDS = tuple(k.value for k in AreaKind)
 
 
 def dashboard(state: AppState, refresh: Refresh) -> ft.Control:

@@ -7,9 +7,10 @@ import flet as ft
 
 from client.app_state import AppState
 from client.screens.widgets import Refresh, big_button, field, heading, labelled
+from shared.schemas.vocabulary import FollowUpMethod, Mood
 
-METHODS = ("home_visit", "phone", "video")
-MOODS = ("good", "okay", "low", "distressed")
+METHODS = tuple(m.value for m in FollowUpMethod)
+MOODS = tuple(m.value for m in Mood)
 
 
 def _options(state: AppState, prefix: str, values: tuple[str, ...]) -> list[ft.DropdownOption]:
