@@ -18,7 +18,13 @@ from client.due_lists import calendar_of, caseload, cleaner_today, sick_students
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
 from shared.i18n import t
-from shared.schemas.collections import SCHOOL_SETTINGS_ID, InvalidValue, UnknownField
+from shared.schemas.collections import (
+    COLLECTIONS,
+    SCHOOL_SETTINGS_ID,
+    InvalidValue,
+    UnknownField,
+    validate_field,
+)
 from shared.schemas.vocabulary import Role
 
 R = TypeVar("R")
@@ -49,6 +55,14 @@ class UserError:
         text = text.format(**dict(self.params)) if text else ""
         message = " ".join(part for part in (text, self.detail) if part)
         return UserError(self.code, message, self.key, self.params, self.detail)
+
+
+class MissingInput(Exception):
+    """Something the person must fill in before the action can go on (`error.<code>`)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def action(method: Callable[..., R]) -> Callable[..., R | None]:
@@ -84,6 +98,8 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
         except StoreLocked:
             self.session = None
             self.error = UserError.of("locked", lang)
+        except MissingInput as exc:
+            self.error = UserError.of(exc.code, lang)
         except (InvalidValue, UnknownField) as exc:
             self.error = UserError.of("invalid_value", lang, detail=str(exc))
         finally:
@@ -305,6 +321,9 @@ class AppState:
                 "label": (item.get("en") if self.lang == "en" and item.get("en") else item["zh"]),
                 "done": bool(ticks.get(item_id, {}).get("done")),
                 "note": ticks.get(item_id, {}).get("note", ""),
+                # What the school prescribes (None: nothing to record), and what was used.
+                "dosage_asked": item.get("dosage"),
+                "dosage": ticks.get(item_id, {}).get("dosage"),
             }
             for item_id, item in ordered
         ]
@@ -322,19 +341,27 @@ class AppState:
         return round_id
 
     @action
-    def tick(self, area_id: str, item_id: str, done: bool, note: str = "") -> None:
-        round_id = self._round(area_id)
-        self._store().edit(
-            "disinfection_rounds",
-            round_id,
-            {
-                f"items.{item_id}": {
-                    "done": done,
-                    "at": self._stamp() if done else None,
-                    "note": note,
-                }
-            },
-        )
+    def tick(
+        self,
+        area_id: str,
+        item_id: str,
+        done: bool,
+        note: str = "",
+        dosage: dict[str, Any] | None = None,
+    ) -> None:
+        """Tick (or untick) a checklist item; where the item asks for it, a ticked item
+        records the disinfectant and concentration used."""
+        items = {i["item_id"]: i for i in self.checklist(area_id)}
+        asked = items[item_id]["dosage_asked"] if item_id in items else None
+        given = dosage or {}
+        if done and asked and not (given.get("disinfectant") and given.get("concentration")):
+            raise MissingInput("dosage_needed")
+        entry: dict[str, Any] = {"done": done, "at": self._stamp() if done else None, "note": note}
+        if asked and dosage:
+            entry["dosage"] = {"unit": asked.get("unit", "mg_per_l"), **dosage}
+        key = f"items.{item_id}"
+        validate_field(COLLECTIONS["disinfection_rounds"], key, entry)  # before a round starts
+        self._store().edit("disinfection_rounds", self._round(area_id), {key: entry})
 
     @action
     def complete_round(self, area_id: str) -> None:

@@ -1,6 +1,7 @@
 """Seeding the demo school into an empty database, and the logins it prints."""
 
 import uuid
+from typing import Any
 
 from sqlmodel import Session, func, select
 
@@ -51,8 +52,7 @@ def seed(session: Session, clock: Clock) -> list[User]:
     template_ids: dict[str, uuid.UUID] = {}
     for checklist in demo_school.CHECKLISTS:
         items = {
-            item.item_id: {"zh": item.zh, "en": item.en, "order": order}
-            for order, item in enumerate(checklist.items)
+            item.item_id: _checklist_item(item, order) for order, item in enumerate(checklist.items)
         }
         record = school_setup.create(
             writer,
@@ -113,3 +113,11 @@ def logins_table(users: list[User]) -> str:
         f"  {u.username.ljust(width)}  {u.display_name}  {ROLE_NAMES[Role(u.role)]}" for u in users
     ]
     return "\n".join(lines)
+
+
+def _checklist_item(item: demo_school.DemoChecklistItem, order: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {"zh": item.zh, "en": item.en, "order": order}
+    if item.dosage is not None:
+        name, concentration, unit = demo_school.DOSAGES[item.dosage]
+        entry["dosage"] = {"disinfectant": name, "concentration": concentration, "unit": unit}
+    return entry

@@ -9,6 +9,15 @@ class DemoChecklistItem:
     item_id: str  # ascii snake_case, ^[a-z0-9_]{1,40}$, unique within its checklist
     zh: str  # Simplified Chinese label, what a cleaner reads on the phone, <= 60 chars
     en: str  # English label, <= 120 chars
+    dosage: str | None = None  # key of DOSAGES: the cleaner records what was used
+
+
+# What the school prescribes, as a checklist item's `dosage` (product, strength, unit).
+DOSAGES: dict[str, tuple[str, float, str]] = {
+    "chlorine_500": ("含氯消毒液", 500, "mg_per_l"),
+    "chlorine_1000": ("含氯消毒液", 1000, "mg_per_l"),
+    "alcohol_75": ("75%酒精", 75, "percent"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "desks_chairs",
                 "用500mg/L含氯消毒液擦拭课桌椅",
                 "Wipe desks and chairs with 500 mg/L chlorine disinfectant",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "door_handles_switches",
@@ -69,11 +79,13 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "lectern_equipment",
                 "擦拭讲台、黑板槽、多媒体设备(电子设备用75%酒精)",
                 "Wipe the lectern, chalk tray and multimedia kit (75% alcohol for electronics)",
+                dosage="alcohol_75",
             ),
             DemoChecklistItem(
                 "floor_mopped",
                 "用含氯消毒液湿式拖地",
                 "Wet-mop the floor with chlorine disinfectant",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "rinse_after_30min",
@@ -89,11 +101,6 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "hand_sanitizer",
                 "教室门口免洗手消毒液充足",
                 "Hand sanitizer at the classroom door is stocked",
-            ),
-            DemoChecklistItem(
-                "concentration_recorded",
-                "记录消毒液配比浓度",
-                "Record the concentration of the disinfectant used",
             ),
         ),
     ),
@@ -131,6 +138,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "floor_mopped",
                 "用含氯消毒液湿式拖地",
                 "Wet-mop the floor with chlorine disinfectant",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "bins_emptied",
@@ -141,11 +149,6 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "bedding_aired",
                 "检查被褥晾晒、内务整洁",
                 "Check that bedding is aired and rooms are tidy",
-            ),
-            DemoChecklistItem(
-                "concentration_recorded",
-                "记录消毒液配比浓度",
-                "Record the concentration of the disinfectant used",
             ),
         ),
     ),
@@ -168,6 +171,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "tables_chairs",
                 "每餐后用含氯消毒液擦拭餐桌椅",
                 "Wipe tables and chairs with chlorine disinfectant after each meal",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "serving_counter",
@@ -198,16 +202,12 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "floor_mopped",
                 "用含氯消毒液湿式拖地",
                 "Wet-mop the floor with chlorine disinfectant",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "food_waste",
                 "餐厨垃圾日产日清,垃圾桶加盖并消毒",
                 "Food waste removed the same day, bins lidded and disinfected",
-            ),
-            DemoChecklistItem(
-                "concentration_recorded",
-                "记录消毒液配比浓度",
-                "Record the concentration of the disinfectant used",
             ),
         ),
     ),
@@ -230,6 +230,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "toilets_scrubbed",
                 "便池、蹲位用1000mg/L含氯消毒液刷洗",
                 "Scrub toilets and urinals with 1000 mg/L chlorine disinfectant",
+                dosage="chlorine_1000",
             ),
             DemoChecklistItem(
                 "sinks_wiped",
@@ -255,6 +256,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "floor_mopped",
                 "用含氯消毒液湿式拖地",
                 "Wet-mop the floor with chlorine disinfectant",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "bins_emptied",
@@ -297,6 +299,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "floor_mopped",
                 "用含氯消毒液湿式拖地",
                 "Wet-mop the floor with chlorine disinfectant",
+                dosage="chlorine_500",
             ),
             DemoChecklistItem(
                 "mask_bin",
@@ -307,11 +310,6 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "hand_sanitizer",
                 "入口免洗手消毒液充足",
                 "Hand sanitizer at the entrance is stocked",
-            ),
-            DemoChecklistItem(
-                "concentration_recorded",
-                "记录消毒液配比浓度",
-                "Record the concentration of the disinfectant used",
             ),
         ),
     ),

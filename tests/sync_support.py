@@ -114,7 +114,11 @@ def small_school(app: FastAPI, students_per_class: int = 3) -> School:
                 "items": {
                     "windows": {"zh": "开窗通风", "en": "Ventilate"},
                     "desks": {"zh": "擦拭课桌", "en": "Wipe desks"},
-                    "floor": {"zh": "拖地", "en": "Mop the floor"},
+                    "floor": {
+                        "zh": "拖地",
+                        "en": "Mop the floor",
+                        "dosage": {"disinfectant": "含氯消毒液", "concentration": 500},
+                    },
                 },
             },
         )

@@ -1,11 +1,12 @@
 """The cleaner: today's areas in walking order, an area's checklist, recent rounds."""
 
 from collections.abc import Callable
+from typing import Any
 
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, big_button, heading
+from client.screens.widgets import Refresh, big_button, heading, reading
 
 STATUS_COLOURS = {
     "overdue": ft.Colors.RED_700,
@@ -65,54 +66,100 @@ def checklist(state: AppState, refresh: Refresh, area_id: str, back: Refresh) ->
             ]
         )
     ]
-    entries: list[tuple[str, ft.Checkbox, ft.TextField, str]] = []
+    entries: list[_Entry] = []
 
-    def save_notes(skip: str | None = None) -> None:
-        # A note typed after ticking is saved when anything else is tapped, not lost.
-        for item_id, box, typed, before in entries:
-            if item_id != skip and (typed.value or "") != before:
-                state.tick(area_id, item_id, bool(box.value), typed.value or "")
+    def save_typed(skip: str | None = None) -> None:
+        # What was typed after ticking is saved when anything else is tapped, not lost.
+        for entry in entries:
+            if entry.item_id != skip and entry.changed():
+                state.tick(area_id, entry.item_id, entry.done(), entry.note(), entry.dosage())
 
     for item in state.checklist(area_id):
-        note = ft.TextField(
-            label=state.text("ui.note"),
-            value=item["note"],
-            dense=True,
-            key=f"note-{item['item_id']}",
-        )
+        entry = _Entry(state, item)
 
-        def toggle(
-            event: object, item_id: str = item["item_id"], note: ft.TextField = note
-        ) -> None:
-            done = bool(getattr(getattr(event, "control", None), "value", True))
-            save_notes(skip=item_id)
-            state.tick(area_id, item_id, done, note.value or "")
+        def toggle(event: object, entry: _Entry = entry) -> None:
+            entry.box.value = bool(getattr(getattr(event, "control", None), "value", True))
+            save_typed(skip=entry.item_id)
+            state.tick(area_id, entry.item_id, entry.done(), entry.note(), entry.dosage())
             refresh()
 
-        box = ft.Checkbox(
-            label=item["label"],
-            value=item["done"],
-            on_change=toggle,
-            key=f"item-{item['item_id']}",
-        )
-        entries.append((item["item_id"], box, note, item["note"]))
-        rows.append(
-            ft.Container(
-                ft.Column(
-                    [
-                        box,
-                        note,
-                    ],
-                    spacing=2,
-                ),
-                padding=ft.Padding.only(bottom=8),
-            )
-        )
+        entry.box.on_change = toggle
+        entries.append(entry)
+        rows.append(entry.control())
 
     def complete(_event: object) -> None:
-        save_notes()
+        save_typed()
         state.complete_round(area_id)
         back()
 
     rows.append(big_button(state.text("ui.complete_round"), complete, "complete-round"))
     return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="checklist")
+
+
+class _Entry:
+    """One checklist item on the screen: its tick, its note and, where the item asks for
+    it, the disinfectant and concentration used (offered as the school prescribes)."""
+
+    def __init__(self, state: AppState, item: dict[str, Any]) -> None:
+        self.item_id: str = item["item_id"]
+        self.before = item
+        self.box = ft.Checkbox(label=item["label"], value=item["done"], key=f"item-{self.item_id}")
+        self.note_field = ft.TextField(
+            label=state.text("ui.note"), value=item["note"], dense=True, key=f"note-{self.item_id}"
+        )
+        self.asked: dict[str, Any] | None = item["dosage_asked"]
+        used = item["dosage"] or self.asked or {}
+        unit = (self.asked or {}).get("unit", "mg_per_l")
+        self.product = ft.TextField(
+            label=state.text("ui.disinfectant"),
+            value=str(used.get("disinfectant", "")),
+            dense=True,
+            expand=True,
+            key=f"disinfectant-{self.item_id}",
+        )
+        concentration = used.get("concentration")
+        self.strength = ft.TextField(
+            label=state.text("ui.concentration"),
+            value=f"{concentration:g}" if isinstance(concentration, int | float) else "",
+            suffix=state.text(f"unit.{unit}"),
+            dense=True,
+            width=150,
+            keyboard_type=ft.KeyboardType.NUMBER,
+            key=f"concentration-{self.item_id}",
+        )
+
+    def done(self) -> bool:
+        return bool(self.box.value)
+
+    def note(self) -> str:
+        return self.note_field.value or ""
+
+    def dosage(self) -> dict[str, Any] | None:
+        if self.asked is None:
+            return None
+        product = (self.product.value or "").strip()
+        strength = reading(self.strength.value, float)
+        if not product and strength is None:
+            return None
+        return {"disinfectant": product, "concentration": strength}
+
+    def changed(self) -> bool:
+        if self.note() != self.before["note"]:
+            return True
+        recorded = self.before["dosage"]
+        return (
+            self.done()
+            and self.asked is not None
+            and self.dosage()
+            != (
+                {k: recorded.get(k) for k in ("disinfectant", "concentration")}
+                if recorded
+                else None
+            )
+        )
+
+    def control(self) -> ft.Control:
+        parts: list[ft.Control] = [self.box, self.note_field]
+        if self.asked is not None:
+            parts.append(ft.Row([self.product, self.strength], spacing=8))
+        return ft.Container(ft.Column(parts, spacing=2), padding=ft.Padding.only(bottom=8))

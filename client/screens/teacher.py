@@ -1,12 +1,10 @@
 """The class teacher: sick students (those lacking today's follow-up first), follow-ups,
 new cases, closing a case, class temperature checks, referrals (status only)."""
 
-from typing import Any
-
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, big_button, field, heading, labelled
+from client.screens.widgets import Refresh, big_button, field, heading, labelled, reading
 from shared.schemas.vocabulary import FollowUpMethod, Mood
 
 METHODS = tuple(m.value for m in FollowUpMethod)
@@ -58,7 +56,7 @@ def _case_card(
         state.add_follow_up(
             case_id,
             method.value or "phone",
-            temperature_c=_reading(temperature.value, float),
+            temperature_c=reading(temperature.value, float),
             condition=condition.value or "",
             mood=mood.value,
             note=note.value or "",
@@ -155,8 +153,8 @@ def _class_check(state: AppState, refresh: Refresh) -> ft.Control:
         if school_class.value:
             state.add_temperature_check(
                 school_class.value,
-                _reading(checked.value, int),
-                _reading(fever.value, int),
+                reading(checked.value, int),
+                reading(fever.value, int),
             )
             refresh()
 
@@ -199,16 +197,3 @@ def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
             )
         )
     return ft.Column(rows)
-
-
-def _reading(text: str | None, kind: type[float] | type[int]) -> Any:
-    """A number as people type it ("37,5", "37.5°C", " 2 "); what is not one is passed on
-    as typed, so the schema refuses it with a message instead of it turning into nothing."""
-    raw = (text or "").strip()
-    cleaned = raw.replace(",", ".").removesuffix("°C").removesuffix("℃").removesuffix("°").strip()
-    if not cleaned:
-        return None
-    try:
-        return kind(cleaned)
-    except ValueError:
-        return raw

@@ -39,6 +39,7 @@ from shared.schemas.types import (
 from shared.schemas.vocabulary import (
     AreaKind,
     CaseStatus,
+    ConcentrationUnit,
     FollowUpMethod,
     InterventionKind,
     Mood,
@@ -54,10 +55,28 @@ class RecordSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Dosage(RecordSchema):
+    """A disinfectant and how strong it was made up: prescribed by a checklist item, and
+    recorded by the cleaner who used it."""
+
+    disinfectant: Label
+    concentration: float = Field(gt=0, le=1_000_000)
+    unit: ConcentrationUnit = ConcentrationUnit.MG_PER_L
+
+    @model_validator(mode="after")
+    def _possible(self) -> "Dosage":
+        if self.unit is ConcentrationUnit.PERCENT and self.concentration > 100:
+            raise ValueError("a concentration in percent is at most 100")
+        return self
+
+
 class ChecklistItem(RecordSchema):
     zh: Label
     en: Label | None = None
     order: int = Field(default=0, ge=0, le=10_000)
+    # Set when the cleaner must record the disinfectant and concentration used for this
+    # item; it is what the school prescribes, offered to the cleaner as the default.
+    dosage: Dosage | None = None
 
 
 class Area(RecordSchema):
@@ -80,6 +99,7 @@ class RoundItem(RecordSchema):
     done: bool
     at: AwareDatetime | None = None
     note: ShortNote = ""
+    dosage: Dosage | None = None  # what was used, where the checklist item asks for it
 
 
 class DisinfectionRound(RecordSchema):

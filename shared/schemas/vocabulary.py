@@ -21,6 +21,11 @@ class AreaKind(StrEnum):
     PARCEL_POINT = "parcel_point"
 
 
+class ConcentrationUnit(StrEnum):
+    MG_PER_L = "mg_per_l"  # chlorine solutions: 500 mg/L available chlorine
+    PERCENT = "percent"  # alcohol: 75 %
+
+
 class CaseStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

@@ -101,7 +101,7 @@ def test_tick_and_complete_round_reach_the_server(
     cleaner = phones.sign_in("cleaner1")
     cleaner.tick(area, "windows", True, "窗户坏了一扇")
     cleaner.tick(area, "desks", True)
-    cleaner.tick(area, "floor", True)
+    cleaner.tick(area, "floor", True, dosage={"disinfectant": "84消毒液", "concentration": 500})
     cleaner.tick(area, "floor", False)  # changed their mind
     assert cleaner.error is None
     assert [(i["item_id"], i["done"], i["note"]) for i in cleaner.checklist(area)] == [
@@ -122,7 +122,7 @@ def test_tick_and_complete_round_reach_the_server(
     assert _at(local["completed_at"]) == _at(STAMP)
     assert local["items"]["windows"]["done"] is True
     assert _at(local["items"]["windows"]["at"]) == _at(STAMP)
-    assert local["items"]["floor"] == {"done": False, "at": None, "note": ""}
+    assert local["items"]["floor"] == {"done": False, "at": None, "note": "", "dosage": None}
     assert cleaner.sync_state()["pending"] > 0
 
     synced(cleaner)
@@ -146,7 +146,7 @@ def test_recent_rounds_are_mine_newest_first(phones: Phones, school: School) -> 
     cleaner1.tick(first, "desks", True)
     cleaner1.complete_round(first)
     phones.clock.on_day(TODAY)
-    cleaner1.tick(second, "floor", True)  # started, not completed
+    cleaner1.tick(second, "windows", True)  # started, not completed
     cleaner2.complete_round(first)
     synced(cleaner2, cleaner1)
 

@@ -30,6 +30,7 @@ from tests.client.ui_support import (
     has_chinese,
     keys,
     round_note_conflict,
+    server_record,
     synced,
     text_of,
     texts,
@@ -276,6 +277,60 @@ def test_a_note_typed_after_ticking_is_kept(phones: Phones, school: School) -> N
     [round_record] = state.records_of("disinfection_rounds")
     assert round_record.fields["completed_at"]
     assert round_record.fields["items"]["windows"]["note"] == "窗户坏了一扇"
+
+
+def test_a_dosage_item_records_disinfectant_and_concentration(
+    phones: Phones, school: School, app: FastAPI
+) -> None:
+    area = school.area_ids[0]
+    state, shell = _signed_in(phones, "cleaner1")
+    click(shell.build(), f"area-{area}")
+    tree = shell.build()
+    # Only the item that asks shows the fields, filled in as the school prescribes.
+    assert not has(tree, "disinfectant-windows") and not has(tree, "concentration-windows")
+    assert find(tree, "disinfectant-floor").value == "含氯消毒液"
+    assert find(tree, "concentration-floor").value == "500"
+    assert find(tree, "concentration-floor").suffix == "mg/L"
+
+    # Cleared, the tick is refused with a reason and nothing is recorded.
+    type_into(tree, "disinfectant-floor", "")
+    check(tree, "item-floor", True)
+    assert state.error is not None and state.error.code == "dosage_needed"
+    assert text_of(find(shell.build(), "error-text")) == t("error.dosage_needed", "zh")
+    assert state.records_of("disinfection_rounds") == []
+
+    # What was really used, typed as people type it, is kept with the tick.
+    tree = shell.build()
+    type_into(tree, "disinfectant-floor", "84消毒液")
+    type_into(tree, "concentration-floor", "250 mg/L")
+    check(tree, "item-floor", True)
+    assert state.error is None
+    # A correction typed after the tick is saved with the round.
+    tree = shell.build()
+    type_into(tree, "concentration-floor", "300")
+    click(tree, "complete-round")
+    [round_record] = state.records_of("disinfection_rounds")
+    assert round_record.fields["items"]["floor"]["dosage"] == {
+        "disinfectant": "84消毒液",
+        "concentration": 300,
+        "unit": "mg_per_l",
+    }
+    synced(state)
+    stored = server_record(app, "disinfection_rounds", round_record.record_id)
+    assert stored is not None
+    assert stored.fields["items"]["floor"]["dosage"]["concentration"] == 300
+
+
+def test_an_impossible_concentration_is_refused(phones: Phones, school: School) -> None:
+    area = school.area_ids[0]
+    state, shell = _signed_in(phones, "cleaner1", lang="en")
+    click(shell.build(), f"area-{area}")
+    tree = shell.build()
+    type_into(tree, "concentration-floor", "lots")
+    check(tree, "item-floor", True)
+    assert state.error is not None and state.error.code == "invalid_value"
+    assert "concentration" in state.error.message
+    assert state.records_of("disinfection_rounds") == []
 
 
 def test_sync_bar_offline(phones: Phones, school: School) -> None:
