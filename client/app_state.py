@@ -6,6 +6,7 @@ screen shows what went wrong in the user's language instead of a stack trace.
 """
 
 import functools
+import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from client.accounts import OldSecretNeeded, PhoneUser, PhoneUsers, Session, SignInFailed
 from client.due_lists import calendar_of, caseload, cleaner_today, sick_students
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
+from client.school_office import HttpFor, SchoolOffice, default_http
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
 from shared.i18n import t
 from shared.schemas.collections import (
@@ -127,8 +129,10 @@ class AppState:
         *,
         lang: str = "zh",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        http_for: HttpFor = default_http,
     ) -> None:
         self.users = users
+        self.http_for = http_for
         self.lang = lang
         self.now = now
         self.session: Session | None = None
@@ -212,6 +216,8 @@ class AppState:
         assert self.session is not None
         self.session.engine.sync()
         self.online = True
+        if self.role is Role.LEAD:
+            self._keep_staff(self._office().staff())  # names for the dashboard, offline
 
     def sync_state(self) -> dict[str, Any]:
         if self.session is None:
@@ -572,11 +578,12 @@ class AppState:
         for state in areas:
             by_kind[kinds.get(state.area_id, "")][state.status] += 1
         today = self.today().isoformat()
-        by_cleaner: Counter[str] = Counter(
-            str(f.get("cleaner_id"))
-            for f in self._records("disinfection_rounds").values()
-            if f.get("completed_at") and f.get("round_date") == today
-        )
+        by_cleaner: dict[str, list[str]] = defaultdict(list)
+        for f in self._records("disinfection_rounds").values():
+            if f.get("completed_at") and f.get("round_date") == today:
+                cleaner = str(f.get("cleaner_id"))
+                who = self.person_name(cleaner) or f"{self.text('role.cleaner')} {cleaner[:8]}"
+                by_cleaner[who].append(self.name_of("areas", f["area_id"]))
         open_cases: Counter[str] = Counter(
             self.name_of("classes", f["class_id"])
             for f in self._records("sick_cases").values()
@@ -590,7 +597,7 @@ class AppState:
         return {
             "by_kind": {k: dict(v) for k, v in by_kind.items()},
             "overdue": [self.name_of("areas", s.area_id) for s in areas if s.status == "overdue"],
-            "rounds_by_cleaner": dict(by_cleaner),
+            "rounds_by_cleaner": {who: sorted(done) for who, done in sorted(by_cleaner.items())},
             "open_cases_by_class": dict(open_cases),
             "counseling_by_risk": {r: risks.get(r, 0) for r in ("crisis", "high", "medium", "low")},
         }
@@ -627,6 +634,45 @@ class AppState:
     @action
     def edit_record(self, collection: str, record_id: str, fields: dict[str, Any]) -> None:
         self._store().edit(collection, record_id, fields)
+
+    # The lead's staff accounts (online: accounts live on the server) ------------------
+
+    def _office(self) -> SchoolOffice:
+        profile = self._store().profile()
+        token = self._store().get_meta("token") or ""
+        return SchoolOffice(self.http_for(profile.server_url), token)
+
+    def staff(self) -> list[dict[str, Any]]:
+        """The staff list as last read from the server (kept on the phone, encrypted)."""
+        kept = self._store().get_meta("staff") if self.session else None
+        people: list[dict[str, Any]] = json.loads(kept) if kept else []
+        return people
+
+    def person_name(self, user_id: str) -> str:
+        return next((p["display_name"] for p in self.staff() if p["id"] == user_id), "")
+
+    @action
+    def refresh_staff(self) -> None:
+        self._keep_staff(self._office().staff())
+
+    def _keep_staff(self, people: list[dict[str, Any]]) -> None:
+        kept = [
+            {k: p[k] for k in ("id", "username", "display_name", "role", "active")} for p in people
+        ]
+        self._store().set_meta("staff", json.dumps(kept, ensure_ascii=False))
+
+    @action
+    def add_person(self, username: str, display_name: str, role: str, password: str) -> None:
+        office = self._office()
+        office.add_person(username.strip(), display_name.strip(), role, password)
+        self._keep_staff(office.staff())
+
+    @action
+    def update_person(self, user_id: str, **changes: Any) -> None:
+        """Deactivate or reactivate someone, or set a new password for them."""
+        office = self._office()
+        office.update_person(user_id, **changes)
+        self._keep_staff(office.staff())
 
     @action
     def set_closed_day(self, day: date, label: str) -> None:

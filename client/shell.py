@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import flet as ft
 
 from client.app_state import AppState
-from client.screens import cleaner, counselor, lead, sign_in, sync_bar, teacher
+from client.screens import cleaner, counselor, lead, lead_setup, sign_in, sync_bar, teacher
 from client.screens.widgets import error_banner
 from shared.schemas.vocabulary import Role
 
@@ -94,7 +94,9 @@ class Shell:
                 return counselor.case_detail(state, self.refresh, nav.case_id, self._back)
             return counselor.caseload(state, self.refresh, self._open_case)
         if nav.tab == 1:
-            return lead.manage(state, self.refresh)
+            return lead_setup.manage(
+                state, self.refresh, nav.extra.get("section", ""), self._choose_section
+            )
         return lead.dashboard(state, self.refresh)
 
     def _top_bar(self) -> ft.Control:
@@ -136,6 +138,10 @@ class Shell:
 
     def _tab_changed(self, event: object) -> None:
         self.nav.tab = int(getattr(getattr(event, "control", None), "selected_index", 0) or 0)
+        self.refresh()
+
+    def _choose_section(self, section: str) -> None:
+        self.nav.extra["section"] = section
         self.refresh()
 
     def _open_area(self, area_id: str) -> None:

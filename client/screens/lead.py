@@ -1,4 +1,5 @@
-"""The prevention lead: today at a glance, conflicts side by side, and setting things up.
+"""The prevention lead: today at a glance and conflicts side by side (setting things up is
+in `lead_setup`).
 
 Counseling shows as counts by risk level only: the lead's store never holds a note.
 """
@@ -6,10 +7,7 @@ Counseling shows as counts by risk level only: the lead's store never holds a no
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, field, heading, labelled
-from shared.schemas.vocabulary import AreaKind
-
-KINDS = tuple(k.value for k in AreaKind)
+from client.screens.widgets import Refresh, heading
 
 
 def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
@@ -24,6 +22,11 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
         rows.append(
             ft.Text(f"{state.text('kind.' + kind)}: {' · '.join(parts) or '-'}", key=f"kind-{kind}")
         )
+    rows += [ft.Divider(), heading(state.text("ui.rounds_by_cleaner"))]
+    rows += [
+        ft.Text(f"{who} ({len(done)}): {', '.join(done)}", key=f"cleaner-done-{n}")
+        for n, (who, done) in enumerate(data["rounds_by_cleaner"].items())
+    ] or [ft.Text(state.text("ui.no_rounds_yet"))]
     rows += [ft.Divider(), heading(state.text("ui.overdue_areas"))]
     rows += [ft.Text(name, color=ft.Colors.RED_700) for name in data["overdue"]] or [
         ft.Text(state.text("ui.none"))
@@ -87,78 +90,3 @@ def conflicts(state: AppState, refresh: Refresh) -> ft.Control:
     if len(rows) == 1:
         rows.append(ft.Text(state.text("ui.none")))
     return ft.Column(rows)
-
-
-def manage(state: AppState, refresh: Refresh) -> ft.Control:
-    area_name = field(state.text("ui.name"), "area-name")
-    kind = ft.Dropdown(
-        label=state.text("report.kind"),
-        value="classroom",
-        options=[ft.DropdownOption(key=k, text=state.text(f"kind.{k}")) for k in KINDS],
-        key="area-kind",
-    )
-    frequency = field(state.text("ui.frequency"), "area-frequency", value="1", width=140)
-    templates = [(r.record_id, r.fields["name"]) for r in state.records_of("checklist_templates")]
-    template = ft.Dropdown(
-        label=state.text("ui.checklist"),
-        options=[ft.DropdownOption(key=tid, text=name) for tid, name in templates],
-        value=templates[0][0] if templates else None,
-        key="area-template",
-    )
-
-    def add_area(_event: object) -> None:
-        state.add_record(
-            "areas",
-            {
-                "name": area_name.value or "",
-                "kind": kind.value or "classroom",
-                "frequency_days": int(frequency.value or 1)
-                if (frequency.value or "1").isdigit()
-                else 0,
-                "checklist_template_id": template.value or "",
-            },
-        )
-        refresh()
-
-    class_name = field(state.text("ui.name"), "class-name")
-
-    def add_class(_event: object) -> None:
-        state.add_record("classes", {"name": class_name.value or "", "teacher_ids": []})
-        refresh()
-
-    student_name = field(state.text("ui.name"), "student-name")
-    classes = [(r.record_id, r.fields["name"]) for r in state.records_of("classes")]
-    student_class = ft.Dropdown(
-        label=state.text("ui.class"),
-        options=[ft.DropdownOption(key=c, text=n) for c, n in classes],
-        value=classes[0][0] if classes else None,
-        key="student-class",
-    )
-
-    def add_student(_event: object) -> None:
-        state.add_record(
-            "students", {"name": student_name.value or "", "class_id": student_class.value or ""}
-        )
-        refresh()
-
-    return ft.Column(
-        [
-            heading(state.text("ui.add_area")),
-            area_name,
-            labelled(kind),
-            frequency,
-            labelled(template),
-            ft.Button(content=state.text("ui.save"), on_click=add_area, key="area-save"),
-            ft.Divider(),
-            heading(state.text("ui.add_class")),
-            class_name,
-            ft.Button(content=state.text("ui.save"), on_click=add_class, key="class-save"),
-            ft.Divider(),
-            heading(state.text("ui.add_student")),
-            student_name,
-            labelled(student_class),
-            ft.Button(content=state.text("ui.save"), on_click=add_student, key="student-save"),
-        ],
-        scroll=ft.ScrollMode.AUTO,
-        key="manage",
-    )

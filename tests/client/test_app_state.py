@@ -372,7 +372,7 @@ def test_lead_dashboard_counts_and_never_a_counseling_note(phones: Phones, schoo
     assert board == {
         "by_kind": {"classroom": {"done": 1, "due": 1}},
         "overdue": [],
-        "rounds_by_cleaner": {cleaner.user_id: 1},
+        "rounds_by_cleaner": {"测试用户": ["一楼教室"]},
         "open_cases_by_class": {"初一(1)班": 1},
         "counseling_by_risk": {"crisis": 1, "high": 0, "medium": 0, "low": 0},
     }

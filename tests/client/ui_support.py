@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import flet as ft
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -47,9 +48,20 @@ class Network:
     """One phone's network: the real server in-process, unless `up` is False."""
 
     def __init__(self, client: TestClient) -> None:
+        self.client = client
         self.inner = AppTransport(client)
         self.up = True
         self.calls = 0
+
+    def http(self, _server_url: str) -> httpx.Client:
+        """The administration API's client: the app in-process, or a cut cable."""
+        if self.up:
+            return self.client
+
+        def unreachable(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("network unreachable", request=request)
+
+        return httpx.Client(base_url=SERVER_URL, transport=httpx.MockTransport(unreachable))
 
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         self.calls += 1
@@ -71,7 +83,7 @@ class Phones:
     def start(self, lang: str = "zh") -> AppState:
         network = Network(self.client)
         users = PhoneUsers(self.folder / f"phone-{len(self.started)}", lambda url: network)
-        state = AppState(users, lang=lang, now=self.clock)
+        state = AppState(users, lang=lang, now=self.clock, http_for=network.http)
         self.started.append(state)
         self.networks[id(state)] = network
         return state

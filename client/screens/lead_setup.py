@@ -1,0 +1,367 @@
+"""The prevention lead's setup: areas, checklists, classes, students (synced records, so
+this works offline) and staff accounts (on the server, so online only)."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from client.app_state import AppState
+from client.screens.widgets import Refresh, field, heading, labelled, reading
+from shared.schemas.vocabulary import AreaKind, Role
+
+KINDS = tuple(k.value for k in AreaKind)
+SECTIONS = ("areas", "checklists", "classes", "staff")
+# A checklist line that asks for the disinfectant used: "拖地 [含氯消毒液 500 mg/L]".
+DOSAGE_LINE = re.compile(
+    r"^(?P<label>.+?)\s*\[(?P<product>.+?)\s+(?P<strength>[\d.,]+)\s*(?P<unit>mg/L|%)\]$"
+)
+
+
+def manage(
+    state: AppState, refresh: Refresh, section: str, choose: Callable[[str], None]
+) -> ft.Control:
+    section = section if section in SECTIONS else SECTIONS[0]
+    chooser = ft.Row(
+        [
+            (ft.Button if name == section else ft.TextButton)(
+                content=state.text(f"ui.section.{name}"),
+                on_click=lambda _e, name=name: choose(name),
+                key=f"section-{name}",
+            )
+            for name in SECTIONS
+        ],
+        wrap=True,
+    )
+    body = {"areas": _areas, "checklists": _checklists, "classes": _classes, "staff": _staff}
+    return ft.Column(
+        [chooser, ft.Divider(), *body[section](state, refresh)],
+        scroll=ft.ScrollMode.AUTO,
+        key="manage",
+    )
+
+
+def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    rows: list[ft.Control] = [heading(state.text("ui.section.areas"))]
+    templates = {
+        r.record_id: state.name_of("checklist_templates", r.record_id)
+        for r in state.records_of("checklist_templates")
+    }
+    for area in sorted(
+        state.records_of("areas"), key=lambda a: (a.fields.get("walk_order", 0), a.fields["name"])
+    ):
+        fields = area.fields
+        active = fields.get("active", True)
+
+        def toggle(_event: object, area_id: str = area.record_id, active: bool = active) -> None:
+            state.edit_record("areas", area_id, {"active": not active})
+            refresh()
+
+        every = state.text("ui.every_days").format(days=fields["frequency_days"])
+        rows.append(
+            ft.ListTile(
+                title=ft.Text(
+                    state.name_of("areas", area.record_id),
+                    color=None if active else ft.Colors.GREY_500,
+                ),
+                subtitle=ft.Text(
+                    " · ".join(
+                        (
+                            state.text("kind." + fields["kind"]),
+                            every,
+                            templates.get(str(fields["checklist_template_id"]), ""),
+                        )
+                    ),
+                    size=12,
+                ),
+                trailing=ft.Switch(
+                    value=active, on_change=toggle, key=f"area-active-{area.record_id}"
+                ),
+                key=f"area-row-{area.record_id}",
+            )
+        )
+    area_name = field(state.text("ui.name"), "area-name")
+    kind = ft.Dropdown(
+        label=state.text("report.kind"),
+        value="classroom",
+        options=[ft.DropdownOption(key=k, text=state.text(f"kind.{k}")) for k in KINDS],
+        key="area-kind",
+    )
+    frequency = field(state.text("ui.frequency"), "area-frequency", value="1", width=140)
+    template = ft.Dropdown(
+        label=state.text("ui.checklist"),
+        options=[ft.DropdownOption(key=tid, text=name) for tid, name in templates.items()],
+        value=next(iter(templates), None),
+        key="area-template",
+    )
+
+    def add_area(_event: object) -> None:
+        state.add_record(
+            "areas",
+            {
+                "name": area_name.value or "",
+                "kind": kind.value or "classroom",
+                "frequency_days": reading(frequency.value, int),
+                "checklist_template_id": template.value or "",
+            },
+        )
+        refresh()
+
+    return [
+        *rows,
+        ft.Divider(),
+        heading(state.text("ui.add_area")),
+        area_name,
+        labelled(kind),
+        frequency,
+        labelled(template),
+        ft.Button(content=state.text("ui.save"), on_click=add_area, key="area-save"),
+    ]
+
+
+def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    rows: list[ft.Control] = [heading(state.text("ui.section.checklists"))]
+    for template in state.records_of("checklist_templates"):
+        items = sorted(template.fields["items"].values(), key=lambda i: i.get("order", 0))
+        lines = [
+            (i.get("en") if state.lang == "en" and i.get("en") else i["zh"])
+            + (" ✎" if i.get("dosage") else "")
+            for i in items
+        ]
+        rows.append(
+            ft.ExpansionTile(
+                title=ft.Text(state.name_of("checklist_templates", template.record_id)),
+                subtitle=ft.Text(state.text("ui.items_count").format(count=len(items)), size=12),
+                controls=[ft.Text(f"{n}. {line}", size=13) for n, line in enumerate(lines, 1)],
+                key=f"template-{template.record_id}",
+            )
+        )
+    name = field(state.text("ui.name"), "template-name")
+    typed = field(
+        state.text("ui.checklist_items"),
+        "template-items",
+        multiline=True,
+        min_lines=4,
+        helper=state.text("ui.checklist_items_help"),
+    )
+
+    def add_template(_event: object) -> None:
+        state.add_record(
+            "checklist_templates",
+            {"name": name.value or "", "items": checklist_items(typed.value or "")},
+        )
+        refresh()
+
+    return [
+        *rows,
+        ft.Divider(),
+        heading(state.text("ui.add_checklist")),
+        name,
+        typed,
+        ft.Button(content=state.text("ui.save"), on_click=add_template, key="template-save"),
+    ]
+
+
+def checklist_items(text: str) -> dict[str, dict[str, Any]]:
+    """One item per line, in order; "[disinfectant strength unit]" at the end of a line
+    asks the cleaner to record what they used for it."""
+    items: dict[str, dict[str, Any]] = {}
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line:
+            continue
+        item: dict[str, Any] = {"zh": line, "order": len(items)}
+        asked = DOSAGE_LINE.match(line)
+        if asked:
+            item["zh"] = asked["label"]
+            item["dosage"] = {
+                "disinfectant": asked["product"],
+                "concentration": reading(asked["strength"], float),
+                "unit": "percent" if asked["unit"] == "%" else "mg_per_l",
+            }
+        items[f"item{len(items) + 1:02d}"] = item
+    return items
+
+
+def _classes(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    rows: list[ft.Control] = [heading(state.text("ui.section.classes"))]
+    counts: dict[str, int] = {}
+    for student in state.records_of("students"):
+        counts[str(student.fields["class_id"])] = counts.get(str(student.fields["class_id"]), 0) + 1
+    for class_id, name in sorted(
+        ((r.record_id, state.name_of("classes", r.record_id)) for r in state.records_of("classes")),
+        key=lambda c: c[1],
+    ):
+        record = next(r for r in state.records_of("classes") if r.record_id == class_id)
+        teachers = ", ".join(
+            state.person_name(str(t)) or "?" for t in record.fields.get("teacher_ids", [])
+        )
+        rows.append(
+            ft.Text(
+                " · ".join(
+                    part
+                    for part in (
+                        name,
+                        state.text("ui.students_count").format(count=counts.get(class_id, 0)),
+                        teachers,
+                    )
+                    if part
+                ),
+                key=f"class-row-{class_id}",
+            )
+        )
+    class_name = field(state.text("ui.name"), "class-name")
+    teacher_options = [
+        ft.DropdownOption(key=p["id"], text=p["display_name"])
+        for p in state.staff()
+        if p["role"] == Role.CLASS_TEACHER.value and p["active"]
+    ]
+    teacher = ft.Dropdown(
+        label=state.text("role.class_teacher"), options=teacher_options, key="class-teacher"
+    )
+
+    def add_class(_event: object) -> None:
+        state.add_record(
+            "classes",
+            {
+                "name": class_name.value or "",
+                "teacher_ids": [teacher.value] if teacher.value else [],
+            },
+        )
+        refresh()
+
+    student_name = field(state.text("ui.name"), "student-name")
+    student_no = field(state.text("ui.student_no"), "student-no", width=160)
+    classes = [(r.record_id, r.fields["name"]) for r in state.records_of("classes")]
+    student_class = ft.Dropdown(
+        label=state.text("ui.class"),
+        options=[ft.DropdownOption(key=c, text=n) for c, n in classes],
+        value=classes[0][0] if classes else None,
+        key="student-class",
+    )
+
+    def add_student(_event: object) -> None:
+        fields: dict[str, Any] = {
+            "name": student_name.value or "",
+            "class_id": student_class.value or "",
+        }
+        if (student_no.value or "").strip():
+            fields["student_no"] = (student_no.value or "").strip()
+        state.add_record("students", fields)
+        refresh()
+
+    return [
+        *rows,
+        ft.Divider(),
+        heading(state.text("ui.add_class")),
+        class_name,
+        labelled(teacher),
+        ft.Button(content=state.text("ui.save"), on_click=add_class, key="class-save"),
+        ft.Divider(),
+        heading(state.text("ui.add_student")),
+        student_name,
+        student_no,
+        labelled(student_class),
+        ft.Button(content=state.text("ui.save"), on_click=add_student, key="student-save"),
+    ]
+
+
+def _staff(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    def reload(_event: object) -> None:
+        state.refresh_staff()
+        refresh()
+
+    rows: list[ft.Control] = [
+        ft.Row(
+            [
+                heading(state.text("ui.section.staff")),
+                ft.IconButton(
+                    ft.Icons.REFRESH,
+                    tooltip=state.text("ui.refresh"),
+                    on_click=reload,
+                    key="staff-refresh",
+                ),
+            ]
+        ),
+        ft.Text(state.text("ui.staff_online"), size=12),
+    ]
+    for person in state.staff():
+        user_id = person["id"]
+        new_password = field(
+            state.text("ui.new_password"),
+            f"password-{user_id}",
+            password=True,
+            width=200,
+            dense=True,
+        )
+
+        def toggle(_event: object, user_id: str = user_id, active: bool = person["active"]) -> None:
+            state.update_person(user_id, active=not active)
+            refresh()
+
+        def reset(
+            _event: object, user_id: str = user_id, typed: ft.TextField = new_password
+        ) -> None:
+            state.update_person(user_id, password=typed.value or "")
+            refresh()
+
+        rows.append(
+            ft.ExpansionTile(
+                title=ft.Text(
+                    person["display_name"],
+                    color=None if person["active"] else ft.Colors.GREY_500,
+                ),
+                subtitle=ft.Text(
+                    f"{person['username']} · {state.text('role.' + person['role'])}"
+                    + ("" if person["active"] else f" · {state.text('ui.inactive')}"),
+                    size=12,
+                ),
+                controls=[
+                    ft.Row(
+                        [
+                            new_password,
+                            ft.TextButton(
+                                content=state.text("ui.set_password"),
+                                on_click=reset,
+                                key=f"set-password-{user_id}",
+                            ),
+                        ],
+                        wrap=True,
+                    ),
+                    ft.TextButton(
+                        content=state.text(
+                            "ui.deactivate" if person["active"] else "ui.reactivate"
+                        ),
+                        on_click=toggle,
+                        key=f"person-active-{user_id}",
+                    ),
+                ],
+                key=f"person-{user_id}",
+            )
+        )
+    username = field(state.text("ui.username"), "person-username")
+    display_name = field(state.text("ui.display_name"), "person-name")
+    role = ft.Dropdown(
+        label=state.text("ui.role"),
+        value=Role.CLEANER.value,
+        options=[ft.DropdownOption(key=r.value, text=state.text(f"role.{r.value}")) for r in Role],
+        key="person-role",
+    )
+    password = field(state.text("ui.password"), "person-password", password=True)
+
+    def add(_event: object) -> None:
+        state.add_person(
+            username.value or "", display_name.value or "", role.value or "", password.value or ""
+        )
+        refresh()
+
+    return [
+        *rows,
+        ft.Divider(),
+        heading(state.text("ui.add_person")),
+        username,
+        display_name,
+        labelled(role),
+        password,
+        ft.Button(content=state.text("ui.save"), on_click=add, key="person-save"),
+    ]

@@ -1,0 +1,227 @@
+"""The lead's setup screens driven as the lead uses them: areas, checklists, classes,
+students (synced records, offline) and staff accounts (the server's, online)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from client.app_state import AppState
+from client.screens.lead_setup import checklist_items
+from client.shell import Shell
+from tests.client.ui_support import (
+    SERVER_URL,
+    Event,
+    Phones,
+    check,
+    click,
+    find,
+    has,
+    server_record,
+    synced,
+    text_of,
+    texts,
+    type_into,
+)
+from tests.sync_support import School, small_school
+
+
+@pytest.fixture
+def school(app: FastAPI) -> School:
+    return small_school(app)
+
+
+@pytest.fixture
+def phones(client: TestClient, tmp_path: Path, school: School) -> Iterator[Phones]:
+    made = Phones(client, tmp_path)
+    yield made
+    made.close()
+
+
+def _lead_on(phones: Phones, section: str, lang: str = "zh") -> tuple[AppState, Shell]:
+    state = phones.sign_in("lead", lang)
+    shell = Shell(state, SERVER_URL)
+    bar = find(shell.build(), "tabs")
+    bar.selected_index = 1
+    bar.on_change(Event(bar))
+    click(shell.build(), f"section-{section}")
+    return state, shell
+
+
+def test_dashboard_says_which_cleaner_did_which_area(phones: Phones, school: School) -> None:
+    cleaner = phones.sign_in("cleaner1")
+    cleaner.tick(school.area_ids[0], "windows", True)
+    cleaner.complete_round(school.area_ids[0])
+    synced(cleaner)
+    lead = phones.sign_in("lead")
+    tree = Shell(lead, SERVER_URL).build()
+    assert text_of(find(tree, "cleaner-done-0")) == "测试用户 (1): 一楼教室"
+
+    # Offline, the names read at the last sync are still there.
+    phones.network(lead).up = False
+    assert text_of(find(Shell(lead, SERVER_URL).build(), "cleaner-done-0")).startswith("测试用户")
+
+
+def test_checklist_lines_become_items_and_dosages() -> None:
+    items = checklist_items("开窗通风\n\n 拖地 [含氯消毒液 500 mg/L]\n擦拭键盘 [75%酒精 75%]\n")
+    assert items == {
+        "item01": {"zh": "开窗通风", "order": 0},
+        "item02": {
+            "zh": "拖地",
+            "order": 1,
+            "dosage": {"disinfectant": "含氯消毒液", "concentration": 500.0, "unit": "mg_per_l"},
+        },
+        "item03": {
+            "zh": "擦拭键盘",
+            "order": 2,
+            "dosage": {"disinfectant": "75%酒精", "concentration": 75.0, "unit": "percent"},
+        },
+    }
+
+
+def test_lead_adds_a_checklist_and_an_area_the_cleaner_then_works(
+    phones: Phones, school: School
+) -> None:
+    lead, shell = _lead_on(phones, "checklists")
+    tree = shell.build()
+    assert has(tree, f"template-{school.template_id}")
+    type_into(tree, "template-name", "食堂每餐消毒")
+    type_into(tree, "template-items", "擦拭餐桌\n拖地 [含氯消毒液 500 mg/L]")
+    click(tree, "template-save")
+    assert lead.error is None
+    [template] = [
+        t for t in lead.records_of("checklist_templates") if t.fields["name"] == "食堂每餐消毒"
+    ]
+    assert has(shell.build(), f"template-{template.record_id}")
+
+    click(shell.build(), "section-areas")
+    tree = shell.build()
+    type_into(tree, "area-name", "食堂")
+    type_into(tree, "area-kind", "canteen")
+    type_into(tree, "area-template", template.record_id)
+    click(tree, "area-save")
+    assert lead.error is None
+    [area] = [a for a in lead.records_of("areas") if a.fields["name"] == "食堂"]
+    assert "食堂每餐消毒" in text_of(find(shell.build(), f"area-row-{area.record_id}").subtitle)
+    synced(lead)
+
+    cleaner = phones.sign_in("cleaner1")
+    items = {i["label"]: i for i in cleaner.checklist(area.record_id)}
+    assert items["拖地"]["dosage_asked"]["concentration"] == 500
+    assert items["擦拭餐桌"]["dosage_asked"] is None
+
+
+def test_a_paused_area_leaves_the_cleaners_list(phones: Phones, school: School) -> None:
+    lead, shell = _lead_on(phones, "areas")
+    area = school.area_ids[1]
+    switch = find(shell.build(), f"area-active-{area}")
+    assert switch.value is True
+    switch.on_change(Event(switch))
+    assert lead.error is None
+    assert find(shell.build(), f"area-active-{area}").value is False
+    synced(lead)
+    cleaner = phones.sign_in("cleaner1")
+    assert area not in {row.area_id for row in cleaner.today_areas()}
+    assert school.area_ids[0] in {row.area_id for row in cleaner.today_areas()}
+
+
+def test_lead_adds_a_class_with_its_teacher_and_a_student(
+    phones: Phones, school: School, app: FastAPI
+) -> None:
+    lead, shell = _lead_on(phones, "classes")
+    teacher2 = next(p for p in lead.staff() if p["username"] == "teacher2")
+    tree = shell.build()
+    type_into(tree, "class-name", "初三(5)班")
+    type_into(tree, "class-teacher", teacher2["id"])
+    click(tree, "class-save")
+    assert lead.error is None
+    [new_class] = [c for c in lead.records_of("classes") if c.fields["name"] == "初三(5)班"]
+    tree = shell.build()
+    type_into(tree, "student-name", "王小明")
+    type_into(tree, "student-no", "20260501")
+    type_into(tree, "student-class", new_class.record_id)
+    click(tree, "student-save")
+    assert lead.error is None
+    row = text_of(find(shell.build(), f"class-row-{new_class.record_id}"))
+    assert row == "初三(5)班 · 1 名学生 · 测试用户"
+    synced(lead)
+
+    teacher = phones.sign_in("teacher2")
+    assert new_class.record_id in {cid for cid, _name in teacher.my_classes()}
+    assert [name for _sid, name in teacher.students_of(new_class.record_id)] == ["王小明"]
+
+
+def test_lead_manages_staff_accounts_online(phones: Phones, app: FastAPI) -> None:
+    lead, shell = _lead_on(phones, "staff", lang="en")
+    tree = shell.build()
+    assert {"cleaner1", "teacher1", "counselor1", "lead"} <= {p["username"] for p in lead.staff()}
+    type_into(tree, "person-username", "cleaner9")
+    type_into(tree, "person-name", "张阿姨")
+    type_into(tree, "person-role", "cleaner")
+    type_into(tree, "person-password", "a-long-password-9")
+    click(tree, "person-save")
+    assert lead.error is None
+    [person] = [p for p in lead.staff() if p["username"] == "cleaner9"]
+    assert person["display_name"] == "张阿姨" and person["active"]
+    assert has(shell.build(), f"person-{person['id']}")
+
+    newcomer = phones.start()
+    newcomer.sign_in(SERVER_URL, "cleaner9", "a-long-password-9")
+    assert newcomer.error is None and newcomer.signed_in
+
+    # A password that breaks the rules is refused with the server's reason; nothing changes.
+    tree = shell.build()
+    type_into(tree, f"password-{person['id']}", "short")
+    click(tree, f"set-password-{person['id']}")
+    assert lead.error is not None and lead.error.code == "invalid_value"
+    assert lead.error.message == "Please check: password: String should have at least 8 characters"
+
+    click(shell.build(), f"person-active-{person['id']}")
+    assert lead.error is None
+    [person] = [p for p in lead.staff() if p["username"] == "cleaner9"]
+    assert person["active"] is False
+    assert "inactive" in " ".join(texts(find(shell.build(), f"person-{person['id']}")))
+    again = phones.start()
+    again.sign_in(SERVER_URL, "cleaner9", "a-long-password-9")
+    assert again.error is not None and not again.signed_in
+
+    # Offline: a plain "offline" message, and the list read before stays.
+    phones.network(lead).up = False
+    click(shell.build(), "staff-refresh")
+    assert lead.error is not None and lead.error.code == "offline"
+    assert any(p["username"] == "cleaner9" for p in lead.staff())
+
+
+def test_only_the_lead_can_reach_staff_accounts(phones: Phones) -> None:
+    cleaner = phones.sign_in("cleaner1")
+    cleaner.refresh_staff()
+    assert cleaner.error is not None and cleaner.error.code == "forbidden"
+    assert cleaner.staff() == []
+
+
+def test_a_dosage_line_in_a_new_checklist_reaches_the_cleaner(
+    phones: Phones, school: School, app: FastAPI
+) -> None:
+    """A checklist made on the phone works for a cleaner the same day, dosage included."""
+    lead, shell = _lead_on(phones, "checklists")
+    tree = shell.build()
+    type_into(tree, "template-name", "卫生间")
+    type_into(tree, "template-items", "便池刷洗 [含氯消毒液 1000 mg/L]")
+    click(tree, "template-save")
+    [template] = [t for t in lead.records_of("checklist_templates") if t.fields["name"] == "卫生间"]
+    lead.edit_record("areas", school.area_ids[0], {"checklist_template_id": template.record_id})
+    synced(lead)
+    cleaner = phones.sign_in("cleaner1")
+    state_shell = Shell(cleaner, SERVER_URL)
+    click(state_shell.build(), f"area-{school.area_ids[0]}")
+    tree = state_shell.build()
+    assert find(tree, "concentration-item01").value == "1000"
+    check(tree, "item-item01", True)
+    assert cleaner.error is None
+    synced(cleaner)
+    [round_id] = [r.record_id for r in cleaner.records_of("disinfection_rounds")]
+    record = server_record(app, "disinfection_rounds", round_id)
+    assert record is not None
+    assert record.fields["items"]["item01"]["dosage"]["concentration"] == 1000
