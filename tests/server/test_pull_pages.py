@@ -1,0 +1,66 @@
+"""Pull pages over several buckets: every record once, in change order, values as stored."""
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.sync_support import PULL, Phone, new_id, small_school
+
+
+def pull_pages(phone: Phone, limit: int) -> list[list[dict]]:
+    pages: list[list[dict]] = []
+    cursor = None
+    while True:
+        response = phone.client.post(
+            PULL,
+            headers=phone.headers,
+            json={"device_id": phone.device_id, "cursor": cursor, "limit": limit},
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append(page["changes"])
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return pages
+
+
+def test_a_cleaners_two_buckets_come_interleaved_in_seq_order(
+    client: TestClient, app: FastAPI
+) -> None:
+    school = small_school(app)
+    lead, cleaner = Phone(client, "lead"), Phone(client, "cleaner1")
+    # Rounds (bucket "disinfection") and area edits (bucket "school") take turns in the log.
+    sent: dict[str, dict] = {}
+    for index in range(12):
+        round_id = new_id()
+        fields = {
+            "area_id": school.area_ids[index % len(school.area_ids)],
+            "round_date": "2026-11-29",
+            "cleaner_id": cleaner.user_id,
+            "items": {f"item_{index}": {"done": True, "at": "2026-11-29T08:15:30Z", "note": "擦"}},
+        }
+        (result,) = cleaner.push(cleaner.change("disinfection_rounds", round_id, fields))
+        assert result["status"] == "applied"
+        sent[round_id] = fields
+        area = school.area_ids[index % len(school.area_ids)]
+        lead.push(lead.change("areas", area, {"name": f"教室 {index}"}))
+
+    whole = [c for page in pull_pages(cleaner, 5000) for c in page]
+    for limit in (1, 3, 7):
+        pages = pull_pages(cleaner, limit)
+        assert max(len(p) for p in pages) <= limit
+        flat = [c for page in pages for c in page]
+        seqs = [c["seq"] for c in flat]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert {(c["collection"], c["record_id"]) for c in flat} == {
+            (c["collection"], c["record_id"]) for c in whole
+        }
+    rounds = {c["record_id"]: c for c in whole if c["collection"] == "disinfection_rounds"}
+    assert set(rounds) == set(sent)
+    for round_id, fields in sent.items():
+        got = rounds[round_id]
+        assert got["fields"]["area_id"] == fields["area_id"]
+        (item,) = fields["items"]
+        assert got["fields"]["items"][item]["note"] == "擦"
+        assert f"items.{item}" in got["field_hlc"]
+    areas = {c["record_id"]: c for c in whole if c["collection"] == "areas"}
+    assert {a["fields"]["name"] for a in areas.values()} == {"教室 10", "教室 11"}
