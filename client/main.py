@@ -44,7 +44,12 @@ def default_language() -> str:
     return "en" if name.lower().startswith("en") else "zh"
 
 
-def make_app(server_url: str, folder: Path, lang: str | None = None) -> Callable[[ft.Page], None]:
+def make_app(
+    server_url: str,
+    folder: Path,
+    lang: str | None = None,
+    sync_every: float = AUTO_SYNC_SECONDS,
+) -> Callable[[ft.Page], None]:
     """The Flet `main` for one browser tab or phone screen."""
 
     def main(page: ft.Page) -> None:
@@ -58,25 +63,46 @@ def make_app(server_url: str, folder: Path, lang: str | None = None) -> Callable
         state = AppState(users, lang=lang or default_language())
         shell = Shell(state, server_url)
         shell.attach(page)
-        page.run_task(_auto_sync, state, shell)
+        page.run_task(_auto_sync, state, shell, sync_every)
 
     return main
 
 
-async def _auto_sync(state: AppState, shell: Shell) -> None:
-    """Sync in the background while signed in; back off while the server is unreachable."""
+async def _auto_sync(state: AppState, shell: Shell, every: float = AUTO_SYNC_SECONDS) -> None:
+    """Sync in the background while signed in; back off while the server is unreachable
+    (never waiting more than twice the usual interval, and at least 2 s or the interval)."""
     attempt = 0
     while True:
-        delay = AUTO_SYNC_SECONDS
+        delay = every
         if state.signed_in and state.session is not None:
+            before = _on_screen(state)
             await asyncio.to_thread(state.sync_now)
             if state.online is False:
-                delay = max(2.0, state.session.engine.backoff(attempt, base=2.0, cap=60.0))
+                backoff = state.session.engine.backoff(attempt, base=2.0, cap=2 * every)
+                delay = max(min(2.0, every), backoff)
                 attempt += 1
             else:
                 attempt = 0
-            shell.refresh()
+            if _on_screen(state) != before:
+                shell.refresh()
+            else:
+                shell.refresh_sync_bar()  # keeps what is being typed on the screen
         await asyncio.sleep(delay)
+
+
+def _on_screen(state: AppState) -> tuple[object, ...]:
+    """What a background sync can change on the screen besides the sync bar's clock: the
+    data pulled (the cursor moves), what waits to upload, online or not, the error shown."""
+    if state.session is None or not state.signed_in:
+        return (state.signed_in,)
+    sync = state.sync_state()
+    return (
+        state.session.store.cursor(),
+        sync["pending"],
+        sync["rejected"],
+        state.online,
+        state.error,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,12 +112,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8550)
     parser.add_argument("--data-dir", type=Path, default=None, help="where phone data lives")
     parser.add_argument("--lang", choices=("zh", "en"), default=None)
+    parser.add_argument(
+        "--sync-every",
+        type=float,
+        default=AUTO_SYNC_SECONDS,
+        metavar="SECONDS",
+        help=f"seconds between background syncs (default {AUTO_SYNC_SECONDS:g}; tests use less)",
+    )
     args = parser.parse_args(argv)
     folder = args.data_dir or data_dir()
     assets = prepare_assets(folder / "assets")
     print(f"CareRounds client: http://{args.host}:{args.port}  (server {args.server})", flush=True)
     ft.run(
-        make_app(args.server, folder, args.lang),
+        make_app(args.server, folder, args.lang, args.sync_every),
         view=ft.AppView.WEB_BROWSER,
         host=args.host,
         port=args.port,

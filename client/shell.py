@@ -53,6 +53,7 @@ class Shell:
             )
         role = state.role
         body = self._body(role)
+        self._sync_bar = sync_bar.build(state, self.refresh)
         tabs = TABS[role]
         bar = (
             ft.NavigationBar(
@@ -70,7 +71,7 @@ class Shell:
         return ft.Column(
             [
                 self._top_bar(),
-                sync_bar.build(state, self.refresh),
+                self._sync_bar,
                 error_banner(state),
                 sync_bar.rejected_list(state, self.refresh),
                 ft.Container(body, expand=True, padding=8),
@@ -160,6 +161,7 @@ class Shell:
     # Drawing ----------------------------------------------------------------------------
 
     page: ft.Page | None = None
+    _sync_bar: ft.Control | None = None
 
     def attach(self, page: ft.Page) -> None:
         self.page = page
@@ -170,3 +172,14 @@ class Shell:
             return
         self.page.controls = [ft.SafeArea(self.build(), expand=True)]
         self.page.update()
+
+    def refresh_sync_bar(self) -> None:
+        """Redraw only the sync bar: after a background sync that changed nothing else, so
+        what someone is typing on the screen is not wiped by a redraw of the whole page."""
+        bar = self._sync_bar
+        if self.page is None or not isinstance(bar, ft.Container) or not self.state.signed_in:
+            self.refresh()
+            return
+        fresh = sync_bar.build(self.state, self.refresh)
+        bar.content = fresh.content if isinstance(fresh, ft.Container) else fresh
+        bar.update()
