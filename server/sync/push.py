@@ -5,20 +5,30 @@ collection known, the user may write it, HLC, fields known, values and reference
 Whether a class teacher may write *this* record depends on values (the class a new sick
 case names), so that part of "may write" is checked once the values are known to be valid.
 One bad change never blocks the others: it is answered `rejected` and the rest go on.
+
+The whole batch is checked and merged before the change-number lock is taken (see
+`server.records`): reads, validation and merging run while other pushes commit. Under the
+lock the writer learns what was committed meanwhile; if none of it touches what this
+batch read (the usual case), the plan is written as it is, renumbered. Otherwise (a record
+it read changed, a change of the batch was applied by a concurrent retry, a record moved
+buckets, or a class teacher's classes changed) the batch is checked and merged again under
+the lock, on the records as they are now.
 """
 
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
-from server.models import ChangeLog, Record
-from server.records import RecordWriter
+from server.records import CHANGES, RecordRow, RecordWriter
 from server.sync import scopes
-from server.sync.rules import BrokenReference, check_references
+from server.sync.rules import BrokenReference, check_references, referenced
 from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
 from shared.merge import merge
 from shared.schemas.collections import (
@@ -27,9 +37,11 @@ from shared.schemas.collections import (
     Collection,
     InvalidValue,
     UnknownField,
+    first_error,
     validate_field,
     validate_record,
 )
+from shared.schemas.types import MapKey
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import (
     MAX_BATCH_CHANGES,
@@ -69,23 +81,61 @@ def push(session: Session, clock: Clock, caller: Authenticated, req: PushRequest
         raise ApiError(
             413, "batch_too_large", f"A batch is at most {MAX_BATCH_CHANGES} changes; split it."
         )
-    session.rollback()  # end the sign-in check's reads; the writer's lock begins anew
-    writer = RecordWriter(session, clock)
-    done = _already_applied(session, [c.change_id for c in req.changes])
-    writer.preload((c.collection, c.record_id) for c in req.changes if c.collection in COLLECTIONS)
+    session.rollback()  # end the sign-in check's reads
+    writer = RecordWriter(session, clock, lock=False)
+    change_ids = [c.change_id for c in req.changes]
+    done = _already_applied(session, change_ids)
+    writer.preload(_keys_read(req.changes))
     batch = _Batch(writer, caller, req.device_id, wall_clock_ms())
     if caller.role is Role.CLASS_TEACHER:
-        batch.my_class_buckets = {
-            scopes.class_bucket(c) for c in scopes.class_ids_of(session, caller.user.id)
-        }
+        batch.my_class_buckets = _class_buckets(session, caller)
+    results = _plan(batch, req.changes, done)
+
+    seen = writer.lock()  # held until the commit below
+    if seen.any:
+        late = _applied_since(session, seen.since, set(change_ids))
+        stale = writer.stale(seen)
+        classes = caller.role is Role.CLASS_TEACHER and "classes" in seen.collections()
+        if late or stale or writer.moved or classes:
+            done.update(late)
+            writer.restart(seen.records)
+            if classes:
+                batch.my_class_buckets = _class_buckets(session, caller)
+            results = _plan(batch, req.changes, done)
+    writer.finish()
+    session.commit()
+    for result in results:
+        if result.seq is not None:
+            result.seq = writer.final_seq(result.seq)
+    return PushResponse(results=results)
+
+
+def _class_buckets(session: Session, caller: Authenticated) -> set[str]:
+    return {scopes.class_bucket(c) for c in scopes.class_ids_of(session, caller.user.id)}
+
+
+def _keys_read(changes: list[Change]) -> set[tuple[str, uuid.UUID]]:
+    """The records a batch will read: those it writes and those they point at."""
+    keys: set[tuple[str, uuid.UUID]] = set()
+    for change in changes:
+        if change.collection in COLLECTIONS:
+            keys.add((change.collection, change.record_id))
+            keys.update(referenced(change.collection, change.fields))
+    return keys
+
+
+def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> list[ChangeResult]:
+    """Check and merge every change into the writer; the results (seqs maybe provisional)."""
+    done = dict(done)
     results: list[ChangeResult] = []
-    for change in req.changes:
+    for change in changes:
         if change.change_id in done:
             results.append(
-                ChangeResult(
+                ChangeResult.model_construct(
                     change_id=change.change_id,
                     status=ChangeStatus.DUPLICATE,
                     seq=done[change.change_id],
+                    error=None,
                 )
             )
             continue
@@ -93,48 +143,60 @@ def push(session: Session, clock: Clock, caller: Authenticated, req: PushRequest
             record, conflicted = _apply(batch, change)
         except Rejected as rejected:
             results.append(
-                ChangeResult(
+                ChangeResult.model_construct(
                     change_id=change.change_id,
                     status=ChangeStatus.REJECTED,
+                    seq=None,
                     error=ErrorDetail(code=rejected.code, message=rejected.message),
                 )
             )
             continue
         done[change.change_id] = record.seq
         status = ChangeStatus.CONFLICT if conflicted else ChangeStatus.APPLIED
-        results.append(ChangeResult(change_id=change.change_id, status=status, seq=record.seq))
-    writer.finish()
-    session.commit()
-    return PushResponse(results=results)
+        results.append(
+            ChangeResult.model_construct(
+                change_id=change.change_id, status=status, seq=record.seq, error=None
+            )
+        )
+    return results
 
 
 def _already_applied(session: Session, change_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     done: dict[uuid.UUID, int] = {}
     for start in range(0, len(change_ids), 500):
-        rows = session.exec(
-            select(ChangeLog.change_id, ChangeLog.seq).where(
-                col(ChangeLog.change_id).in_(change_ids[start : start + 500])
+        rows = session.execute(
+            sa.select(CHANGES.c.change_id, CHANGES.c.seq).where(
+                CHANGES.c.change_id.in_(change_ids[start : start + 500])
             )
         )
-        done.update(dict(rows.all()))
+        done.update({row.change_id: row.seq for row in rows})
     return done
 
 
-def _apply(batch: _Batch, change: Change) -> tuple[Record, bool]:
+def _applied_since(session: Session, since: int, mine: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Changes of this batch that another push (a retry) committed after `since`."""
+    rows = session.execute(
+        sa.select(CHANGES.c.change_id, CHANGES.c.seq).where(CHANGES.c.seq > since)
+    )
+    return {change_id: seq for change_id, seq in rows if change_id in mine}
+
+
+def _apply(batch: _Batch, change: Change) -> tuple[RecordRow, bool]:
     spec = COLLECTIONS.get(change.collection)
     if spec is None:
         raise Rejected("unknown_collection", f"There is no collection {change.collection!r}.")
-    existing = batch.writer.get(change.collection, change.record_id)
+    existing = batch.writer.row(change.collection, change.record_id)
     _may_write(batch, spec, existing)
     _check_hlc(batch, change.hlc)
-    cleaned = _clean_fields(spec, change)
     if spec.name == "conflicts":
+        cleaned = _clean_fields(spec, change)
         _check_settling(batch, existing, cleaned, change)
+    elif existing is None and change.fields:
+        cleaned = _check_new(batch, spec, change)  # kept whole, its defaults filled in
     else:
-        whole = _check_values(batch, spec, existing, cleaned, change)
-        if whole is not None:
-            cleaned = whole  # a new record is kept whole, its defaults filled in
-    record, losses = batch.writer.write(
+        cleaned = _clean_fields(spec, change)
+        _check_values(batch, spec, existing, cleaned, change)
+    record, losses = batch.writer.write_row(
         change.collection,
         change.record_id,
         cleaned,
@@ -148,7 +210,7 @@ def _apply(batch: _Batch, change: Change) -> tuple[Record, bool]:
     return record, bool(losses)
 
 
-def _may_write(batch: _Batch, spec: Collection, existing: Record | None) -> None:
+def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None) -> None:
     if spec.name == "conflicts":
         return  # anyone who can read the record it points at; checked with the values
     if batch.role not in spec.writers:
@@ -172,13 +234,49 @@ def _check_hlc(batch: _Batch, hlc: str) -> None:
     batch.writer.clock.observe(hlc)
 
 
+_MAP_KEY: TypeAdapter[str] = TypeAdapter(MapKey)
+
+
+@lru_cache(maxsize=4096)
+def _field_key(collection: str, key: str) -> str | None:
+    """Why `key` is not a field (or map entry) of `collection`; None when it is one."""
+    spec = COLLECTIONS[collection]
+    name, dot, entry = key.partition(".")
+    if name not in spec.schema.model_fields:
+        return f"{collection} has no field {name!r}"
+    if not dot:
+        return None
+    if name not in spec.map_fields:
+        return f"{collection}.{name} is not a map"
+    try:
+        _MAP_KEY.validate_python(entry)
+        annotation: Any = spec.schema.model_fields[name].annotation
+        _entry_key_adapter(annotation.__args__[0]).validate_python(entry)
+    except ValidationError:
+        return f"{key!r} is not a valid map entry name"
+    return None
+
+
+@lru_cache(maxsize=64)
+def _entry_key_adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
+def _check_keys(spec: Collection, change: Change) -> None:
+    for key in change.fields:
+        problem = _field_key(spec.name, key)
+        if problem is not None:
+            raise Rejected("unknown_field", problem)
+
+
 def _clean_fields(spec: Collection, change: Change) -> dict[str, Any]:
+    _check_keys(spec, change)
     cleaned: dict[str, Any] = {}
     invalid: str | None = None
     for key, value in change.fields.items():
         try:
             cleaned[key] = validate_field(spec, key, value)
-        except UnknownField as exc:
+        except UnknownField as exc:  # pragma: no cover - the keys were checked above
             raise Rejected("unknown_field", str(exc)) from exc
         except InvalidValue as exc:
             invalid = invalid or str(exc)
@@ -189,29 +287,58 @@ def _clean_fields(spec: Collection, change: Change) -> dict[str, Any]:
     return cleaned
 
 
+def _check_new(batch: _Batch, spec: Collection, change: Change) -> dict[str, Any]:
+    """A change that creates its record: validated once, whole; the record with defaults."""
+    _check_keys(spec, change)
+    _check_settings_id(spec, change)
+    merged = merge({}, {}, change.fields, change.hlc, spec.map_fields).fields
+    try:
+        whole = validate_record(spec, merged)
+    except (InvalidValue, UnknownField) as exc:
+        raise Rejected("invalid_value", f"A new record needs: {exc}") from exc
+    _check_links(batch, spec, None, whole, whole, {}, change)
+    return whole
+
+
+def _check_settings_id(spec: Collection, change: Change) -> None:
+    if spec.name == "school_settings" and change.record_id != SCHOOL_SETTINGS_ID:
+        raise Rejected("invalid_value", f"The school's settings are record {SCHOOL_SETTINGS_ID}.")
+
+
 def _check_values(
     batch: _Batch,
     spec: Collection,
-    existing: Record | None,
+    existing: RecordRow | None,
     cleaned: dict[str, Any],
     change: Change,
-) -> dict[str, Any] | None:
-    """Check values and references; returns the whole record when the change creates it."""
-    if spec.name == "school_settings" and change.record_id != SCHOOL_SETTINGS_ID:
-        raise Rejected("invalid_value", f"The school's settings are record {SCHOOL_SETTINGS_ID}.")
+) -> None:
+    """Check the values and references of a change to an existing record (or a delete)."""
+    _check_settings_id(spec, change)
     if change.deleted and not cleaned:
-        return None
+        return
     base = existing.fields if existing is not None else {}
     base_hlc = existing.field_hlc if existing is not None else {}
     merged = merge(base, base_hlc, cleaned, change.hlc, spec.map_fields).fields
-    whole = None
     if existing is None or not existing.deleted:
         try:
-            whole = validate_record(spec, merged)
-        except (InvalidValue, UnknownField) as exc:
+            spec.schema.model_validate(merged)
+        except ValidationError as exc:
             what = "A new record needs" if existing is None else "The record would break"
-            raise Rejected("invalid_value", f"{what}: {exc}") from exc
-    changed = {key.partition(".")[0] for key in cleaned}
+            raise Rejected("invalid_value", f"{what}: {first_error(exc)}") from exc
+    _check_links(batch, spec, existing, merged, cleaned, base, change)
+
+
+def _check_links(
+    batch: _Batch,
+    spec: Collection,
+    existing: RecordRow | None,
+    merged: dict[str, Any],
+    cleaned: dict[str, Any],
+    base: dict[str, Any],
+    change: Change,
+) -> None:
+    """References, a cleaner's own rounds, a class teacher's own classes."""
+    changed = {key.partition(".")[0] for key in change.fields}
     try:
         check_references(batch.writer, spec.name, merged, changed, before=base)
     except BrokenReference as exc:
@@ -222,20 +349,19 @@ def _check_values(
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
     if batch.role is Role.CLASS_TEACHER:
         _check_teacher_scope(batch, spec, existing, merged)
-    return whole if existing is None else None
 
 
 def _check_teacher_scope(
-    batch: _Batch, spec: Collection, existing: Record | None, merged: dict[str, Any]
+    batch: _Batch, spec: Collection, existing: RecordRow | None, merged: dict[str, Any]
 ) -> None:
     writer = batch.writer
     if spec.name in ("sick_cases", "temperature_checks"):
         bucket = scopes.class_bucket(str(merged.get("class_id")))
     elif spec.name == "follow_ups":
-        case = writer.get_live("sick_cases", uuid.UUID(str(merged.get("case_id"))))
+        case = writer.live_row("sick_cases", uuid.UUID(str(merged.get("case_id"))))
         bucket = case.bucket if case is not None else ""
     elif spec.name == "referrals" and existing is None:
-        student = writer.get_live("students", uuid.UUID(str(merged.get("student_id"))))
+        student = writer.live_row("students", uuid.UUID(str(merged.get("student_id"))))
         bucket = student.bucket if student is not None else ""
     else:
         return
@@ -244,7 +370,7 @@ def _check_teacher_scope(
 
 
 def _check_settling(
-    batch: _Batch, existing: Record | None, cleaned: dict[str, Any], change: Change
+    batch: _Batch, existing: RecordRow | None, cleaned: dict[str, Any], change: Change
 ) -> None:
     if existing is None or change.deleted or set(cleaned) - {"settled_by"}:
         raise Rejected("forbidden", "Conflict records are kept by the server; only settle them.")

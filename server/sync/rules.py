@@ -1,10 +1,9 @@
 """What a record may point at, checked the same way for the lead's API and device pushes."""
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from server.models import User
 from server.records import RecordWriter
 from shared.schemas.vocabulary import Role
 
@@ -46,7 +45,7 @@ def check_references(
         value = values.get(name)
         if value is None or not wanted(name):
             continue
-        if writer.get_live(target, uuid.UUID(str(value))) is None:
+        if writer.live_row(target, uuid.UUID(str(value))) is None:
             raise BrokenReference(f"{name}: no {target} record {value}")
     if collection == "classes" and wanted("teacher_ids"):
         already = set((before or {}).get("teacher_ids", []))
@@ -57,12 +56,22 @@ def check_references(
     if collection == "disinfection_rounds" and wanted("cleaner_id"):
         _require_user(writer, values["cleaner_id"], {Role.CLEANER, Role.LEAD}, "a cleaner")
     if collection == "sick_cases" and (wanted("student_id") or wanted("class_id")):
-        student = writer.get_live("students", uuid.UUID(str(values["student_id"])))
+        student = writer.live_row("students", uuid.UUID(str(values["student_id"])))
         if student is not None and student.fields.get("class_id") != values.get("class_id"):
             raise BrokenReference("class_id: the student is not in this class")
 
 
+def referenced(collection: str, values: Mapping[str, Any]) -> Iterator[tuple[str, uuid.UUID]]:
+    """The records `values` points at (to read them in one query before checking)."""
+    for name, target in _POINTS_AT.get(collection, {}).items():
+        value = values.get(name)
+        if isinstance(value, str):
+            try:
+                yield target, uuid.UUID(value)
+            except ValueError:
+                continue
+
+
 def _require_user(writer: RecordWriter, user_id: Any, roles: set[Role], what: str) -> None:
-    user = writer.session.get(User, uuid.UUID(str(user_id)))
-    if user is None or not user.active or Role(user.role) not in roles:
+    if not writer.user_is(uuid.UUID(str(user_id)), roles):
         raise BrokenReference(f"{user_id} is not {what}")
