@@ -19,6 +19,7 @@ from client.due_lists import calendar_of, caseload, cleaner_today, sick_students
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
 from client.school_office import HttpFor, SchoolOffice, default_http
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
+from shared.hlc import parse as parse_hlc
 from shared.i18n import t
 from shared.schemas.collections import (
     COLLECTIONS,
@@ -87,8 +88,10 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
         except SyncError as exc:
             self.error = UserError.of(exc.code, lang, detail=exc.message)
         except SignInFailed as exc:
+            # The catalogue says it, except what was wrong with a value: the server says that.
             known = t(f"error.{exc.code}", lang) != f"error.{exc.code}"
-            self.error = UserError.of(exc.code, lang, detail="" if known else exc.message)
+            detail = exc.message if not known or exc.code == "invalid_value" else ""
+            self.error = UserError.of(exc.code, lang, detail=detail)
         except OldSecretNeeded:
             self.error = UserError.of("old_secret_needed", lang)
         except WrongSecret as exc:
@@ -183,6 +186,8 @@ class AppState:
     def sign_in(
         self, server_url: str, username: str, password: str, old_secret: str | None = None
     ) -> None:
+        if not server_url.strip() or not username.strip() or not password:
+            raise MissingInput("sign_in_fields")
         self.session = self.users.sign_in_online(
             server_url.strip(), username.strip(), password, old_secret=old_secret or None
         )
@@ -603,12 +608,22 @@ class AppState:
         }
 
     def conflicts(self) -> list[dict[str, Any]]:
-        """Conflicts waiting to be settled, both values side by side."""
-        return [
-            {"conflict_id": rid, **f}
-            for rid, f in sorted(self._records("conflicts").items())
-            if not f.get("settled_by")
-        ]
+        """Conflicts waiting to be settled, both values side by side, each with who wrote it
+        and when (in the school's time zone)."""
+        calendar = calendar_of(self._store())
+        found = []
+        for rid, f in sorted(self._records("conflicts").items()):
+            if f.get("settled_by"):
+                continue
+            sides = {}
+            for side in ("winner", "loser"):
+                value = dict(f[side])
+                when = datetime.fromtimestamp(parse_hlc(value["hlc"]).millis / 1000, UTC)
+                value["when"] = when.astimezone(calendar.timezone).strftime("%m-%d %H:%M")
+                value["who"] = self.person_name(str(value.get("author"))) or str(value["device"])
+                sides[side] = value
+            found.append({"conflict_id": rid, **f, **sides})
+        return found
 
     @action
     def settle(self, conflict_id: str, keep: str) -> None:

@@ -5,7 +5,15 @@ from collections.abc import Callable
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, big_button, field, heading, labelled
+from client.screens.widgets import (
+    Refresh,
+    big_button,
+    chosen_day,
+    day_choice,
+    field,
+    heading,
+    labelled,
+)
 from shared.schemas.vocabulary import InterventionKind, RiskLevel
 
 RISKS = tuple(reversed([r.value for r in RiskLevel]))  # crisis first
@@ -46,9 +54,10 @@ def caseload(state: AppState, refresh: Refresh, open_case: Callable[[str], None]
     if len(rows) == 1:
         rows.append(ft.Text(state.text("ui.none")))
     rows += [ft.Divider(), heading(state.text("ui.inbox"))]
-    for referral in state.referrals():
-        if referral["status"] != "new":
-            continue
+    waiting = [r for r in state.referrals() if r["status"] == "new"]
+    if not waiting:
+        rows.append(ft.Text(state.text("ui.none"), key="inbox-empty"))
+    for referral in waiting:
 
         def accept(_event: object, referral_id: str = referral["referral_id"]) -> None:
             state.accept_referral(referral_id)
@@ -82,22 +91,41 @@ def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) 
         key="intervention-risk",
     )
     note = field(state.text("ui.note"), "intervention-note", multiline=True, min_lines=3)
+    next_day = day_choice(
+        state, state.text("ui.next_follow_up"), "intervention-next", (1, 3, 7, 14, 30)
+    )
 
     def save(_event: object) -> None:
         state.add_intervention(
-            case_id, kind.value or "individual_talk", note.value or "", risk_level=risk.value
+            case_id,
+            kind.value or "individual_talk",
+            note.value or "",
+            risk_level=risk.value,
+            next_follow_up=chosen_day(next_day),
         )
         refresh()
+
+    now = next((c for c in state.caseload() if c["case_id"] == case_id), None)
 
     rows: list[ft.Control] = [
         ft.Row(
             [
                 ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda _e: back(), key="back"),
-                heading(state.text("ui.caseload")),
+                heading(now["student"] if now else state.text("ui.caseload")),
             ]
+        ),
+        ft.Text(
+            state.text("ui.current").format(
+                risk=state.text(f"risk.{now['risk_level']}"), day=now["due_on"].isoformat()
+            )
+            if now
+            else "",
+            color=RISK_COLOURS[now["risk_level"]] if now else None,
+            key="case-now",
         ),
         labelled(kind),
         labelled(risk),
+        next_day,
         note,
         big_button(state.text("ui.add_intervention"), save, "intervention-save"),
         ft.Divider(),

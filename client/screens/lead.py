@@ -65,9 +65,7 @@ def conflicts(state: AppState, refresh: Refresh) -> ft.Control:
                     ft.Column(
                         [
                             ft.Text(str(value.get("value")), size=16),
-                            ft.Text(
-                                f"{value.get('device')} · {value.get('hlc', '')[:13]}", size=11
-                            ),
+                            ft.Text(f"{value['who']} · {value['when']}", size=11),
                             ft.Button(
                                 content=state.text("ui.keep_this"),
                                 on_click=keep,
@@ -83,7 +81,13 @@ def conflicts(state: AppState, refresh: Refresh) -> ft.Control:
             )
         rows.append(
             ft.Column(
-                [ft.Text(f"{conflict['collection']} · {conflict['field']}"), ft.Row(sides)],
+                [
+                    ft.Text(
+                        f"{state.text('collection.' + conflict['collection'])}"
+                        f" · {conflict['field']}"
+                    ),
+                    ft.Row(sides),
+                ],
                 key=f"conflict-{conflict_id}",
             )
         )

@@ -1,6 +1,8 @@
 """On every screen: online or not, changes waiting, last sync, last error, "Sync now"."""
 
+import json
 from datetime import datetime
+from typing import Any
 
 import flet as ft
 
@@ -46,26 +48,68 @@ def build(state: AppState, refresh: Refresh) -> ft.Control:
 
 
 def rejected_list(state: AppState, refresh: Refresh) -> ft.Control:
-    """Changes the server refused, with the reason, to fix and resend or discard."""
+    """Changes the server refused, with the reason: fix a value and send again, or discard."""
     kept = state.rejected()
     if not kept:
         return ft.Container(height=0)
     rows: list[ft.Control] = [ft.Text(state.text("ui.rejected"), weight=ft.FontWeight.BOLD)]
     for item in kept:
-        change_id = item.entry.change_id
-
-        def discard(_event: object, change_id: str = change_id) -> None:
-            state.discard_rejected(change_id)
-            refresh()
-
-        rows.append(
-            ft.ListTile(
-                title=ft.Text(f"{item.entry.collection}: {item.message}"),
-                subtitle=ft.Text(str(item.entry.fields)[:120], size=12),
-                trailing=ft.TextButton(
-                    content=state.text("ui.discard"), on_click=discard, key=f"discard-{change_id}"
-                ),
-                key=f"rejected-{change_id}",
-            )
-        )
+        rows.append(_rejected(state, refresh, item))
     return ft.Container(ft.Column(rows), bgcolor=ft.Colors.AMBER_50, padding=8, key="rejected-list")
+
+
+def _rejected(state: AppState, refresh: Refresh, item: Any) -> ft.Control:
+    entry = item.entry
+    change_id = entry.change_id
+    typed = {
+        name: ft.TextField(
+            label=name,
+            value=_shown(value),
+            dense=True,
+            multiline=isinstance(value, dict | list),
+            key=f"fix-{change_id}-{name}",
+        )
+        for name, value in entry.fields.items()
+    }
+
+    def discard(_event: object) -> None:
+        state.discard_rejected(change_id)
+        refresh()
+
+    def resend(_event: object) -> None:
+        fields = {name: _read(box.value, entry.fields[name]) for name, box in typed.items()}
+        state.retry_rejected(change_id, fields)
+        refresh()
+
+    actions: list[ft.Control] = [
+        ft.TextButton(
+            content=state.text("ui.discard"), on_click=discard, key=f"discard-{change_id}"
+        )
+    ]
+    if not entry.deleted:
+        actions.insert(
+            0,
+            ft.Button(content=state.text("ui.resend"), on_click=resend, key=f"resend-{change_id}"),
+        )
+    return ft.ExpansionTile(
+        title=ft.Text(f"{state.text('collection.' + entry.collection)}: {item.message}"),
+        subtitle=ft.Text(state.text("ui.fix_or_discard"), size=12),
+        controls=[*typed.values(), ft.Row(actions, wrap=True)],
+        key=f"rejected-{change_id}",
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _read(text: str | None, before: Any) -> Any:
+    """What was typed, as the kind of value the field had (text stays text)."""
+    if isinstance(before, str):
+        return text or ""
+    try:
+        return json.loads(text or "null")
+    except ValueError:
+        return text  # refused with the schema's message, not turned into nothing

@@ -4,7 +4,16 @@ new cases, closing a case, class temperature checks, referrals (status only)."""
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, big_button, field, heading, labelled, reading
+from client.screens.widgets import (
+    Refresh,
+    big_button,
+    chosen_day,
+    day_choice,
+    field,
+    heading,
+    labelled,
+    reading,
+)
 from shared.schemas.vocabulary import FollowUpMethod, Mood
 
 METHODS = tuple(m.value for m in FollowUpMethod)
@@ -122,16 +131,20 @@ def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
         key="new-case-student",
     )
     symptoms = field(state.text("ui.symptoms"), "new-case-symptoms")
+    onset = day_choice(
+        state, state.text("ui.onset_date"), "new-case-onset", (0, -1, -2, -3, -5, -7), value=0
+    )
 
     def save(_event: object) -> None:
         if student.value:
-            state.open_case(student.value, state.today(), symptoms.value or "")
+            state.open_case(student.value, chosen_day(onset) or state.today(), symptoms.value or "")
             refresh()
 
     return ft.Column(
         [
             heading(state.text("ui.new_case")),
             labelled(student),
+            onset,
             symptoms,
             big_button(state.text("ui.save"), save, "new-case-save"),
         ]
@@ -189,11 +202,14 @@ def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
         ft.Button(content=state.text("ui.refer"), on_click=refer, key="refer-save"),
         heading(state.text("ui.referrals")),
     ]
-    for referral in state.referrals():
+    referrals = state.referrals()
+    for referral in referrals:
         rows.append(
             ft.Text(
                 f"{referral['student']} · {state.text('status.' + referral['status'])}",
                 key=f"referral-{referral['referral_id']}",
             )
         )
+    if not referrals:
+        rows.append(ft.Text(state.text("ui.none"), key="referrals-none"))
     return ft.Column(rows)

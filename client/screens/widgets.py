@@ -1,6 +1,7 @@
 """Small pieces every screen uses: headings, big tap targets, the error banner."""
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import flet as ft
@@ -59,3 +60,42 @@ def reading(text: str | None, kind: type[float] | type[int]) -> Any:
         return kind(cleaned)
     except ValueError:
         return raw
+
+
+def day_choice(
+    state: AppState, label: str, key: str, offsets: tuple[int, ...], value: int | None = None
+) -> ft.Control:
+    """A date as people pick one on a phone: a few named days around today, each shown with
+    its date (the value is the ISO date). Wrapped for screen readers; `.content` is the menu."""
+    today = state.today()
+    options = [
+        ft.DropdownOption(key=_day(today, n).isoformat(), text=_day_name(state, today, n))
+        for n in offsets
+    ]
+    menu = ft.Dropdown(
+        label=label,
+        options=options,
+        value=_day(today, value).isoformat() if value is not None else None,
+        key=key,
+    )
+    return labelled(menu)
+
+
+def _day(today: date, offset: int) -> date:
+    return today + timedelta(days=offset)
+
+
+def _day_name(state: AppState, today: date, offset: int) -> str:
+    names = {0: "ui.day.today", -1: "ui.day.yesterday", 1: "ui.day.tomorrow"}
+    name = (
+        state.text(names[offset])
+        if offset in names
+        else state.text("ui.day.later" if offset > 0 else "ui.day.ago").format(days=abs(offset))
+    )
+    return f"{name} ({_day(today, offset).strftime('%m-%d')})"
+
+
+def chosen_day(control: ft.Control) -> date | None:
+    menu = control.content if isinstance(control, ft.Semantics) else control
+    value = getattr(menu, "value", None)
+    return date.fromisoformat(value) if value else None

@@ -225,3 +225,66 @@ def test_a_dosage_line_in_a_new_checklist_reaches_the_cleaner(
     record = server_record(app, "disinfection_rounds", round_id)
     assert record is not None
     assert record.fields["items"]["item01"]["dosage"]["concentration"] == 1000
+
+
+def test_a_refused_change_is_fixed_and_sent_again(
+    phones: Phones, school: School, app: FastAPI, client: TestClient
+) -> None:
+    lead, shell = _lead_on(phones, "areas")
+    spare = lead.add_record("checklist_templates", {"name": "备用", "items": {"a": {"zh": "擦"}}})
+    synced(lead)
+    area_id = lead.add_record(
+        "areas",
+        {
+            "name": "操场",
+            "kind": "public_area",
+            "frequency_days": 2,
+            "checklist_template_id": spare,
+        },
+    )
+    # Meanwhile the checklist is deleted on the server (from the lead's computer).
+    assert lead.session is not None
+    token = lead.session.store.get_meta("token")
+    reply = client.delete(
+        f"/api/v1/admin/checklist_templates/{spare}", headers={"authorization": f"Bearer {token}"}
+    )
+    assert reply.status_code == 204
+
+    click(shell.build(), "sync-now")
+    [refused] = lead.rejected()
+    change_id = refused.entry.change_id
+    tree = shell.build()
+    box = find(tree, f"rejected-{change_id}")
+    assert text_of(box.title).startswith("区域: ")
+    assert "checklist_template_id" in text_of(box.title)
+    assert find(tree, f"fix-{change_id}-frequency_days").value == "2"
+    assert server_record(app, "areas", area_id) is None
+
+    type_into(tree, f"fix-{change_id}-checklist_template_id", school.template_id)
+    click(tree, f"resend-{change_id}")
+    assert lead.error is None and lead.rejected() == []
+    click(shell.build(), "sync-now")
+    assert lead.error is None and lead.rejected() == []
+    stored = server_record(app, "areas", area_id)
+    assert stored is not None
+    assert stored.fields["checklist_template_id"] == school.template_id
+    assert stored.fields["frequency_days"] == 2 and stored.fields["name"] == "操场"
+    assert not has(shell.build(), "rejected-list")
+
+
+def test_a_refused_change_can_be_discarded(phones: Phones, school: School) -> None:
+    teacher = phones.sign_in("teacher1")
+    shell = Shell(teacher, SERVER_URL)
+    other_class_student = school.student_ids[school.class_ids[1]][0]
+    assert teacher.session is not None
+    # A referral for a student of another class (as if the class changed meanwhile).
+    teacher.session.store.edit(
+        "referrals",
+        "0b5f4b58-3c5e-4c1e-9b9e-3f1d2c3b4a59",
+        {"student_id": other_class_student, "reason": "情绪低落"},
+    )
+    click(shell.build(), "sync-now")
+    [refused] = teacher.rejected()
+    assert refused.code == "forbidden"
+    click(shell.build(), f"discard-{refused.entry.change_id}")
+    assert teacher.rejected() == [] and not has(shell.build(), "rejected-list")

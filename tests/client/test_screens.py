@@ -361,6 +361,19 @@ def _wrong_password(tree: ft.BaseControl) -> None:
     click(tree, "sign-in-submit")
 
 
+def test_sign_in_with_an_empty_field_says_what_is_missing(phones: Phones) -> None:
+    state = phones.start()
+    shell = _shell(state)
+    tree = shell.build()
+    type_into(tree, "sign-in-username", "  ")
+    type_into(tree, "sign-in-password", PASSWORD)
+    click(tree, "sign-in-submit")
+    assert state.error is not None and state.error.code == "sign_in_fields"
+    assert text_of(find(shell.build(), "error-text")) == "请填写服务器地址、用户名和密码。"
+    assert phones.network(state).calls == 0  # nothing was sent
+    assert not state.signed_in
+
+
 def test_error_banner_shows_a_wrong_password_in_either_language(phones: Phones) -> None:
     state = phones.start()
     shell = _shell(state)
@@ -396,14 +409,29 @@ def test_error_banner_follows_a_language_switch(phones: Phones) -> None:
 # Class teacher --------------------------------------------------------------------------
 
 
-def _open_case_from_the_form(state: AppState, shell: Shell, student: str) -> str:
-    tree = shell.build()
+def _open_case_from_the_form(
+    state: AppState, shell: Shell, student: str, tree: ft.Control | None = None
+) -> str:
+    tree = tree or shell.build()
     type_into(tree, "new-case-student", student)
     type_into(tree, "new-case-symptoms", "发烧, 咳嗽")
     click(tree, "new-case-save")
     assert state.error is None
     [sick] = [s for s in state.sick_list() if state.name_of("students", student) == s["student"]]
     return str(sick["case_id"])
+
+
+def test_teacher_opens_a_case_that_began_yesterday(phones: Phones, school: School) -> None:
+    state, shell = _signed_in(phones, "teacher1")
+    tree = shell.build()
+    assert text_of(find(tree, "referrals-none")) == "无"
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    assert find(tree, "new-case-onset").value == TODAY.isoformat()
+    type_into(tree, "new-case-onset", yesterday)
+    student = school.student_ids[school.class_ids[0]][0]
+    case_id = _open_case_from_the_form(state, shell, student, tree)
+    case = fields_of(state, "sick_cases", case_id)
+    assert case["onset_date"] == yesterday and case["opened_on"] == TODAY.isoformat()
 
 
 def test_teacher_saves_a_follow_up_from_the_case_card(phones: Phones, school: School) -> None:
@@ -543,10 +571,27 @@ def test_counselor_accepts_a_referral_and_adds_an_intervention(
     assert f"{TODAY.isoformat()} · 联系家长" in texts(tree)
     assert "与家长电话沟通四十分钟" in texts(tree)
     assert fields_of(state, "counseling_cases", case_id)["risk_level"] == "crisis"
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()  # a crisis is seen every day
+    assert text_of(find(tree, "case-now")) == f"当前: 危机 · 下次随访 {tomorrow}"
+
+    # The next follow-up picked from the named days, shown with their dates (it can bring a
+    # contact forward, never put off what the risk level asks: the case is now low risk).
+    menu = find(tree, "intervention-next")
+    in_three_days = (TODAY + timedelta(days=3)).isoformat()
+    assert (in_three_days, "3天后 (11-28)") in {(o.key, o.text) for o in menu.options}
+    type_into(tree, "intervention-kind", "individual_talk")
+    type_into(tree, "intervention-note", "约定周五再谈")
+    type_into(tree, "intervention-risk", "low")
+    type_into(tree, "intervention-next", in_three_days)
+    click(tree, "intervention-save")
+    assert state.error is None
+    assert fields_of(state, "counseling_cases", case_id)["next_follow_up"] == in_three_days
+    assert text_of(find(shell.build(), "case-now")) == f"当前: 低 · 下次随访 {in_three_days}"
 
     click(tree, "back")
     tree = shell.build()
-    assert text_of(find(tree, f"case-{case_id}").title) == "学生01 · 危机"
+    assert text_of(find(tree, f"case-{case_id}").title) == "学生01 · 低"
+    assert text_of(find(tree, "inbox-empty")) == "无"  # the one referral was accepted
 
 
 # Lead ---------------------------------------------------------------------------------
@@ -573,7 +618,10 @@ def test_lead_dashboard_counts_and_settles_a_conflict(phones: Phones, school: Sc
     conflict_id = conflict["conflict_id"]
     box = find(tree, f"conflict-{conflict_id}")
     assert {winner, loser} <= set(texts(box))
-    assert "disinfection_rounds · note" in texts(box)
+    assert "消毒记录 · note" in texts(box)
+    # Who wrote each side (the staff list read at sign-in) and when, in the school's zone.
+    stamped = [t for t in texts(box) if re.fullmatch(r"测试用户 · \d\d-\d\d \d\d:\d\d", t)]
+    assert len(stamped) == 2
     assert has(box, f"keep-winner-{conflict_id}") and has(box, f"keep-loser-{conflict_id}")
 
     click(tree, f"keep-loser-{conflict_id}")
