@@ -63,7 +63,19 @@ def make_app(
         state = AppState(users, lang=lang or default_language())
         shell = Shell(state, server_url)
         shell.attach(page)
-        page.run_task(_auto_sync, state, shell, sync_every)
+        syncing = page.run_task(_auto_sync, state, shell, sync_every)
+
+        def gone(_event: object) -> None:
+            # A closed tab leaves no unlocked data behind in the web server's memory; the
+            # background sync idles while nobody is signed in, and ends with the session.
+            state.lock()
+
+        def closed(_event: object) -> None:
+            state.lock()
+            syncing.cancel()
+
+        page.on_disconnect = gone
+        page.on_close = closed
 
     return main
 
