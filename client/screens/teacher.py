@@ -60,6 +60,7 @@ def _case_card(
         label=state.text("ui.mood"), options=_options(state, "mood", MOODS), key=f"mood-{case_id}"
     )
     note = field(state.text("ui.note"), f"note-{case_id}", multiline=True)
+    next_step = field(state.text("ui.next_step"), f"next-step-{case_id}")
 
     def save(_event: object) -> None:
         state.add_follow_up(
@@ -69,6 +70,7 @@ def _case_card(
             condition=condition.value or "",
             mood=mood.value,
             note=note.value or "",
+            next_step=next_step.value or "",
         )
         refresh()
 
@@ -88,10 +90,12 @@ def _case_card(
                         key=f"case-status-{case_id}",
                     ),
                     ft.Text(str(sick["symptoms"]), size=12),
+                    *_history(state, case_id),
                     ft.Row([labelled(method), temperature], wrap=True),
                     condition,
                     labelled(mood),
                     note,
+                    next_step,
                     ft.Row(
                         [
                             ft.Button(
@@ -113,6 +117,20 @@ def _case_card(
         ),
         key=f"case-{case_id}",
     )
+
+
+def _history(state: AppState, case_id: str, shown: int = 3) -> list[ft.Control]:
+    """The latest follow-ups, so the next call starts from what was said last time."""
+    lines = []
+    for entry in state.follow_ups_of(case_id)[:shown]:
+        parts = [str(entry["visit_date"])[5:], state.text(f"method.{entry['method']}")]
+        if entry.get("temperature_c") is not None:
+            parts.append(f"{entry['temperature_c']}℃")
+        if entry.get("mood"):
+            parts.append(state.text(f"mood.{entry['mood']}"))
+        parts += [str(entry[k]) for k in ("condition", "next_step") if entry.get(k)]
+        lines.append(ft.Text(" · ".join(parts), size=12, color=ft.Colors.GREY_700))
+    return lines
 
 
 def _student_options(state: AppState) -> list[ft.DropdownOption]:

@@ -449,6 +449,7 @@ def test_teacher_saves_a_follow_up_from_the_case_card(phones: Phones, school: Sc
     type_into(tree, f"condition-{case_id}", "精神好转")
     type_into(tree, f"mood-{case_id}", "good")
     type_into(tree, f"note-{case_id}", "家长说明天返校")
+    type_into(tree, f"next-step-{case_id}", "明早电话确认体温")
     click(tree, f"save-follow-up-{case_id}")
     assert state.error is None
     [visit] = state.follow_ups_of(case_id)
@@ -458,8 +459,12 @@ def test_teacher_saves_a_follow_up_from_the_case_card(phones: Phones, school: Sc
     assert visit["mood"] == "good"
     assert visit["note"] == "家长说明天返校"
     assert visit["visit_date"] == TODAY.isoformat()
+    assert visit["next_step"] == "明早电话确认体温"
     tree = shell.build()
     assert text_of(find(tree, f"case-status-{case_id}")) == "今日已跟踪"
+    # The card shows what was said last time.
+    last = "11-25 · 家访 · 37.6℃ · 好 · 精神好转 · 明早电话确认体温"
+    assert last in texts(find(tree, f"case-{case_id}"))
 
     click(tree, f"close-case-{case_id}")
     tree = shell.build()
