@@ -121,7 +121,7 @@ def _case_card(
 
 def _history(state: AppState, case_id: str, shown: int = 3) -> list[ft.Control]:
     """The latest follow-ups, so the next call starts from what was said last time."""
-    lines = []
+    lines: list[ft.Control] = []
     for entry in state.follow_ups_of(case_id)[:shown]:
         parts = [str(entry["visit_date"])[5:], state.text(f"method.{entry['method']}")]
         if entry.get("temperature_c") is not None:
