@@ -257,6 +257,11 @@ class AppState:
         assert self.session is not None, "sign in first"
         return self.session.store
 
+    def clock_time(self, instant: str) -> str:
+        """An instant as people read it: month-day hour:minute in the school's time zone."""
+        zone = calendar_of(self._store()).timezone
+        return datetime.fromisoformat(instant).astimezone(zone).strftime("%m-%d %H:%M")
+
     def today(self) -> date:
         return calendar_of(self._store()).today(self.now())
 
@@ -610,7 +615,6 @@ class AppState:
     def conflicts(self) -> list[dict[str, Any]]:
         """Conflicts waiting to be settled, both values side by side, each with who wrote it
         and when (in the school's time zone)."""
-        calendar = calendar_of(self._store())
         found = []
         for rid, f in sorted(self._records("conflicts").items()):
             if f.get("settled_by"):
@@ -619,7 +623,7 @@ class AppState:
             for side in ("winner", "loser"):
                 value = dict(f[side])
                 when = datetime.fromtimestamp(parse_hlc(value["hlc"]).millis / 1000, UTC)
-                value["when"] = when.astimezone(calendar.timezone).strftime("%m-%d %H:%M")
+                value["when"] = self.clock_time(when.isoformat())
                 value["who"] = self.person_name(str(value.get("author"))) or str(value["device"])
                 sides[side] = value
             found.append({"conflict_id": rid, **f, **sides})

@@ -1,7 +1,6 @@
 """On every screen: online or not, changes waiting, last sync, last error, "Sync now"."""
 
 import json
-from datetime import datetime
 from typing import Any
 
 import flet as ft
@@ -15,9 +14,7 @@ def build(state: AppState, refresh: Refresh) -> ft.Control:
     online = state.online is not False
     last = sync["last_success"]
     when = (
-        state.text("ui.last_sync").format(
-            time=datetime.fromisoformat(last).astimezone().strftime("%m-%d %H:%M")
-        )
+        state.text("ui.last_sync").format(time=state.clock_time(last))
         if last
         else state.text("ui.never_synced")
     )

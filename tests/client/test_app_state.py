@@ -559,3 +559,12 @@ def test_language_switch_changes_texts(phones: Phones, school: School) -> None:
     assert cleaner.error is not None
     assert cleaner.error.message.startswith("Wrong password or PIN")
     assert not has_chinese(cleaner.error.message)
+
+
+def test_times_read_in_the_schools_zone(phones: Phones) -> None:
+    state = phones.sign_in("lead")
+    assert state.clock_time("2026-11-25T02:00:00+00:00") == "11-25 10:00"  # Beijing
+    state.session.store.edit(  # type: ignore[union-attr]
+        "school_settings", str(SCHOOL_SETTINGS_ID), {"timezone": "Asia/Urumqi"}
+    )
+    assert state.clock_time("2026-11-25T02:00:00+00:00") == "11-25 08:00"
