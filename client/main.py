@@ -96,7 +96,7 @@ async def _auto_sync(state: AppState, shell: Shell, every: float = AUTO_SYNC_SEC
             else:
                 attempt = 0
             if _on_screen(state) != before:
-                shell.refresh()
+                shell.refresh(keep_typed=True)
             else:
                 shell.refresh_sync_bar()  # keeps what is being typed on the screen
         await asyncio.sleep(delay)

@@ -6,7 +6,7 @@ import flet as ft
 
 from client.app_state import AppState
 from client.screens import cleaner, counselor, lead, lead_setup, sign_in, sync_bar, teacher
-from client.screens.widgets import error_banner
+from client.screens.widgets import error_banner, inputs, walk
 from shared.schemas.vocabulary import Role
 
 # Each role's tabs: (catalogue key, icon). A role never gets another role's screens.
@@ -33,6 +33,7 @@ class Shell:
         self.state = state
         self.default_server = default_server
         self.nav = Navigation()
+        self._built: dict[str, object] = {}  # each input's value as last drawn
 
     def build(self) -> ft.Control:
         state = self.state
@@ -167,10 +168,23 @@ class Shell:
         self.page = page
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, keep_typed: bool = False) -> None:
+        """Redraw the page from the state. After a background sync (`keep_typed`), what
+        someone was typing stays in its field, unless the data under that field changed."""
         if self.page is None:
             return
-        self.page.controls = [ft.SafeArea(self.build(), expand=True)]
+        typed: dict[str, object] = {}
+        if keep_typed and self.page.controls:
+            now = inputs(self.page.controls[0])
+            typed = {k: v for k, v in now.items() if k in self._built and v != self._built[k]}
+        tree = self.build()
+        built = inputs(tree)
+        for control in walk(tree):
+            key = str(control.key)
+            if key in typed and built.get(key) == self._built.get(key):
+                control.value = typed[key]
+        self._built = built
+        self.page.controls = [ft.SafeArea(tree, expand=True)]
         self.page.update()
 
     def refresh_sync_bar(self) -> None:

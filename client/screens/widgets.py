@@ -1,6 +1,6 @@
 """Small pieces every screen uses: headings, big tap targets, the error banner."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -99,3 +99,25 @@ def chosen_day(control: ft.Control) -> date | None:
     menu = control.content if isinstance(control, ft.Semantics) else control
     value = getattr(menu, "value", None)
     return date.fromisoformat(value) if value else None
+
+
+_CHILDREN = ("controls", "content", "title", "subtitle", "leading", "trailing")
+
+
+def walk(control: Any) -> Iterator[Any]:
+    """Every control under `control` (itself first)."""
+    yield control
+    for name in _CHILDREN:
+        child = getattr(control, name, None)
+        for item in child if isinstance(child, list) else [child]:
+            if isinstance(item, ft.BaseControl):
+                yield from walk(item)
+
+
+def inputs(root: Any) -> dict[str, object]:
+    """What each keyed text field and menu under `root` holds now."""
+    return {
+        str(c.key): c.value
+        for c in walk(root)
+        if isinstance(c, ft.TextField | ft.Dropdown) and c.key is not None
+    }

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 
 from client import main as web
 from client.accounts import PhoneUsers
+from client.shell import Shell
 from shared.schemas.vocabulary import Role
-from tests.client.ui_support import SERVER_URL, click, type_into
+from tests.client.ui_support import SERVER_URL, click, texts, type_into
 from tests.factories import PASSWORD, create_user
 from tests.sync_support import AppTransport
 
@@ -59,3 +60,42 @@ def test_closing_the_tab_locks_the_data_and_ends_background_sync(
     assert not tab.tasks[0].cancelled()
     tab.on_close(None)
     assert tab.tasks[0].cancelled()
+
+
+def test_a_background_sync_keeps_what_is_being_typed(client: TestClient, tmp_path: Path) -> None:
+    """A teacher typing a note while a sync pulls a colleague's change keeps the note; a
+    field whose data changed shows the new data; a tap on Save clears the form."""
+    from tests.client.test_screens import _open_case_from_the_form
+    from tests.client.ui_support import Phones, find, synced
+    from tests.sync_support import small_school
+
+    school = small_school(client.app)  # type: ignore[arg-type]
+    phones = Phones(client, tmp_path)
+    try:
+        teacher = phones.sign_in("teacher1")
+        shell = Shell(teacher, SERVER_URL)
+        tab = BrowserTab()
+        shell.attach(tab)  # type: ignore[arg-type]
+        case_id = _open_case_from_the_form(
+            teacher, shell, school.student_ids[school.class_ids[0]][0]
+        )
+        synced(teacher)
+        shell.refresh()
+        type_into(tab.controls[0], f"note-{case_id}", "家长说孩子还在咳嗽")
+        type_into(tab.controls[0], "refer-reason", "最近很少说话")
+
+        other = phones.sign_in("teacher1")  # the same teacher on a second phone
+        other.add_follow_up(case_id, "phone", note="早上已电话联系")
+        synced(other)
+        teacher.sync_now()
+        shell.refresh(keep_typed=True)
+        screen = tab.controls[0]
+        assert find(screen, f"note-{case_id}").value == "家长说孩子还在咳嗽"
+        assert find(screen, "refer-reason").value == "最近很少说话"
+        card = " ".join(texts(find(screen, f"case-{case_id}")))
+        assert "今日已跟踪" in card and "早上已电话联系" not in card  # notes stay in the case
+
+        click(screen, f"save-follow-up-{case_id}")  # the save redraws: the form is empty
+        assert find(tab.controls[0], f"note-{case_id}").value in (None, "")
+    finally:
+        phones.close()
