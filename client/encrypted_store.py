@@ -11,7 +11,6 @@ limit) drops it, and ten wrong secrets in a row destroy the store, a count that 
 restarts because it is written before each guess is checked.
 """
 
-import json
 import os
 import re
 import sqlite3
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from client import codec
 from client.crypto import (
     PASSWORD_PARAMS,
     PIN_PARAMS,
@@ -247,14 +247,13 @@ class EncryptedStore(PlainStore):
         if self._key is not None:
             super()._load_clock()
 
-    def _seal(self, value: Any, associated: str) -> bytes:
-        plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    def _seal_encoded(self, plaintext: bytes, associated: str) -> bytes:
         return self._crypto.seal(self._require_key(), plaintext, associated.encode())
 
     def _unseal(self, raw: str | bytes, associated: str) -> Any:
         if isinstance(raw, str):
             raise IntegrityError("an unsealed value in an encrypted store")
-        return json.loads(self._crypto.open(self._require_key(), raw, associated.encode()))
+        return codec.loads(self._crypto.open(self._require_key(), raw, associated.encode()))
 
     def _destroy(self) -> None:
         self.lock()

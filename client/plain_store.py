@@ -10,7 +10,6 @@ What people typed (record values, pending changes, metadata) goes through `_seal
 stay readable, since the store needs them to work while nothing is decrypted.
 """
 
-import json
 import sqlite3
 import threading
 import uuid
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from client import codec
 from client.store import LocalRecord, OutboxEntry, PushOutcome, RejectedChange
 from shared.hlc import Clock
 from shared.merge import merge
@@ -96,7 +96,27 @@ _CONFIRMED = ("applied", "duplicate", "conflict")
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return codec.dumps(value).decode()
+
+
+# Keys per `IN (...)`: well under SQLite's bound on parameters, even old builds' 999.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(items: Sequence[str]) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _by_collection(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for collection, record_id in keys:
+        grouped.setdefault(collection, []).append(record_id)
+    return grouped
 
 
 class PlainStore:
@@ -166,10 +186,14 @@ class PlainStore:
         """Raise if the store may not be used now (the encrypted store when locked)."""
 
     def _seal(self, value: Any, associated: str) -> str | bytes:
-        return _json(value)
+        return self._seal_encoded(codec.dumps(value), associated)
+
+    def _seal_encoded(self, plaintext: bytes, associated: str) -> str | bytes:
+        """Seal a value already encoded as JSON (so that one encoding can serve twice)."""
+        return plaintext.decode()
 
     def _unseal(self, raw: str | bytes, associated: str) -> Any:
-        return json.loads(raw)
+        return codec.loads(raw)
 
     def _view(self, row: Any) -> Any:
         return self._unseal(row["fields"], f"view|{row['collection']}|{row['record_id']}")
@@ -200,7 +224,7 @@ class PlainStore:
         with self._tx() as conn:
             row = self._row(conn, collection, record_id)
             view = self._view(row) if row else {}
-            view_hlc = json.loads(row["field_hlc"]) if row else {}
+            view_hlc = codec.loads(row["field_hlc"]) if row else {}
             stamp = self._clock.now()
             merged = merge(view, view_hlc, cleaned, stamp, spec.map_fields)
             if not deleted and (row is None or not view):
@@ -261,7 +285,7 @@ class PlainStore:
             collection=row["collection"],
             record_id=row["record_id"],
             fields=self._view(row),
-            field_hlc=json.loads(row["field_hlc"]),
+            field_hlc=codec.loads(row["field_hlc"]),
             deleted=bool(row["deleted"]),
             seq=row["seq"],
         )
@@ -288,7 +312,7 @@ class PlainStore:
                 r["collection"],
                 r["record_id"],
                 self._server(r),
-                json.loads(r["server_hlc"]),
+                codec.loads(r["server_hlc"]),
                 bool(r["server_deleted"]),
                 r["seq"],
             )
@@ -322,26 +346,30 @@ class PlainStore:
             return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def record_push_outcomes(self, outcomes: Sequence[PushOutcome]) -> None:
+        # One transaction for the batch: its outbox rows read at once, each touched record
+        # read, folded, rebuilt and written once (row by row this was most of a push).
         now = datetime.now(UTC).isoformat()
         with self._tx() as conn:
-            touched: set[tuple[str, str]] = set()
+            rows: dict[str, Any] = {}
+            for chunk in _chunks([o.change_id for o in outcomes]):
+                query = f"SELECT * FROM outbox WHERE change_id IN ({_marks(chunk)})"  # noqa: S608
+                rows.update((row["change_id"], row) for row in conn.execute(query, chunk))
+            done: list[tuple[int]] = []
+            rejected: list[tuple[Any, ...]] = []
+            # Per touched record, in the order first met: the confirmed changes to fold.
+            confirmed: dict[tuple[str, str], list[OutboxEntry]] = {}
             for outcome in outcomes:
-                row = conn.execute(
-                    "SELECT * FROM outbox WHERE change_id = ?", (outcome.change_id,)
-                ).fetchone()
+                row = rows.pop(outcome.change_id, None)
                 if row is None:
                     continue  # already recorded (a re-sent batch)
                 entry = self._entry(row)
-                conn.execute("DELETE FROM outbox WHERE change_id = ?", (entry.change_id,))
-                touched.add((entry.collection, entry.record_id))
+                done.append((row["id"],))
+                folds = confirmed.setdefault((entry.collection, entry.record_id), [])
                 if outcome.status in _CONFIRMED:
-                    self._fold_into_server_layer(conn, entry)
+                    folds.append(entry)
                     continue
                 ad = self._change_ad("rejected", entry.collection, entry.record_id, entry.change_id)
-                conn.execute(
-                    "INSERT OR REPLACE INTO rejected (change_id, collection, record_id, hlc,"
-                    " base_seq, fields, deleted, code, message, rejected_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rejected.append(
                     (
                         entry.change_id,
                         entry.collection,
@@ -353,73 +381,115 @@ class PlainStore:
                         outcome.code or "rejected",
                         outcome.message or "",
                         now,
-                    ),
+                    )
                 )
-            for collection, record_id in touched:
-                self._rebuild_view(conn, collection, record_id)
-
-    def _fold_into_server_layer(self, conn: sqlite3.Connection, entry: OutboxEntry) -> None:
-        # The server took it: until the next pull brings the server's own version, the
-        # change counts as server state (the pull will replace this layer whole).
-        row = self._row(conn, entry.collection, entry.record_id)
-        if row is None:
-            return
-        spec = COLLECTIONS[entry.collection]
-        merged = merge(
-            self._server(row),
-            json.loads(row["server_hlc"]),
-            entry.fields,
-            entry.hlc,
-            spec.map_fields,
-        )
-        conn.execute(
-            "UPDATE records SET server_fields = ?, server_hlc = ?,"
-            " server_deleted = server_deleted OR ? WHERE collection = ? AND record_id = ?",
-            (
-                self._seal(merged.fields, f"server|{entry.collection}|{entry.record_id}"),
-                _json(merged.field_hlc),
-                int(entry.deleted),
-                entry.collection,
-                entry.record_id,
-            ),
-        )
-
-    def _rebuild_view(self, conn: sqlite3.Connection, collection: str, record_id: str) -> None:
-        row = self._row(conn, collection, record_id)
-        if row is None:
-            return
-        fields = self._server(row)
-        field_hlc = json.loads(row["server_hlc"])
-        deleted = bool(row["server_deleted"])
-        map_fields = COLLECTIONS[collection].map_fields
-        pending = conn.execute(
-            "SELECT * FROM outbox WHERE collection = ? AND record_id = ? ORDER BY id",
-            (collection, record_id),
-        )
-        for entry in map(self._entry, pending):
-            outcome = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
-            fields, field_hlc = outcome.fields, outcome.field_hlc
-            deleted = deleted or entry.deleted
-        if row["seq"] is None and not fields and not deleted:
-            # Never reached the server and nothing of it is pending: it was only ours.
-            conn.execute(
-                "DELETE FROM records WHERE collection = ? AND record_id = ?",
-                (collection, record_id),
+            conn.executemany("DELETE FROM outbox WHERE id = ?", done)
+            conn.executemany(
+                "INSERT OR REPLACE INTO rejected (change_id, collection, record_id, hlc,"
+                " base_seq, fields, deleted, code, message, rejected_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rejected,
             )
-            return
-        conn.execute(
+            self._rebuild_views(conn, confirmed)
+
+    def _rebuild_views(
+        self, conn: sqlite3.Connection, folds: dict[tuple[str, str], list[OutboxEntry]]
+    ) -> None:
+        """Fold each record's changes the server took into its server layer, then rebuild
+        its view: the server layer with what is still pending merged over it."""
+        records = self._rows(conn, folds)
+        pending = self._pending_of(conn, folds)
+        server_rows: list[tuple[Any, ...]] = []
+        view_rows: list[tuple[Any, ...]] = []
+        gone: list[tuple[str, str]] = []
+        for (collection, record_id), entries in folds.items():
+            row = records.get((collection, record_id))
+            if row is None:
+                continue
+            map_fields = COLLECTIONS[collection].map_fields
+            fields = self._server(row)
+            field_hlc = codec.loads(row["server_hlc"])
+            deleted = bool(row["server_deleted"])
+            plaintext = hlc_text = None
+            if entries:
+                # The server took them: until the next pull brings the server's own
+                # version, they count as server state (the pull replaces this layer whole).
+                for entry in entries:
+                    merged = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
+                    fields, field_hlc = merged.fields, merged.field_hlc
+                    deleted = deleted or entry.deleted
+                plaintext, hlc_text = codec.dumps(fields), _json(field_hlc)
+                server_rows.append(
+                    (
+                        self._seal_encoded(plaintext, f"server|{collection}|{record_id}"),
+                        hlc_text,
+                        int(deleted),
+                        collection,
+                        record_id,
+                    )
+                )
+            still = pending.get((collection, record_id), ())
+            for entry in still:
+                merged = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
+                fields, field_hlc = merged.fields, merged.field_hlc
+                deleted = deleted or entry.deleted
+            if row["seq"] is None and not fields and not deleted:
+                # Never reached the server and nothing of it is pending: it was only ours.
+                gone.append((collection, record_id))
+                continue
+            if still or plaintext is None or hlc_text is None:
+                plaintext, hlc_text = codec.dumps(fields), _json(field_hlc)
+            view_rows.append(
+                (
+                    self._seal_encoded(plaintext, f"view|{collection}|{record_id}"),
+                    hlc_text,
+                    int(deleted),
+                    collection,
+                    record_id,
+                )
+            )
+        conn.executemany(
+            "UPDATE records SET server_fields = ?, server_hlc = ?, server_deleted = ?"
+            " WHERE collection = ? AND record_id = ?",
+            server_rows,
+        )
+        conn.executemany(
             "UPDATE records SET fields = ?, field_hlc = ?, deleted = ?"
             " WHERE collection = ? AND record_id = ?",
-            (
-                self._seal(fields, f"view|{collection}|{record_id}"),
-                _json(field_hlc),
-                int(deleted),
-                collection,
-                record_id,
-            ),
+            view_rows,
         )
+        conn.executemany("DELETE FROM records WHERE collection = ? AND record_id = ?", gone)
 
-    # Pulling ------------------------------------------------------------------------
+    def _rows(
+        self, conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        """The records rows of `keys` (those that exist)."""
+        found: dict[tuple[str, str], Any] = {}
+        for collection, ids in _by_collection(keys).items():
+            for chunk in _chunks(ids):
+                query = (
+                    "SELECT * FROM records WHERE collection = ?"  # noqa: S608
+                    f" AND record_id IN ({_marks(chunk)})"
+                )
+                for row in conn.execute(query, (collection, *chunk)):
+                    found[(collection, row["record_id"])] = row
+        return found
+
+    def _pending_of(
+        self, conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[OutboxEntry]]:
+        """The changes still in the outbox for `keys`, oldest first."""
+        found: dict[tuple[str, str], list[OutboxEntry]] = {}
+        for collection, ids in _by_collection(keys).items():
+            for chunk in _chunks(ids):
+                query = (
+                    "SELECT * FROM outbox WHERE collection = ?"  # noqa: S608
+                    f" AND record_id IN ({_marks(chunk)}) ORDER BY id"
+                )
+                for row in conn.execute(query, (collection, *chunk)):
+                    entry = self._entry(row)
+                    found.setdefault((collection, entry.record_id), []).append(entry)
+        return found
 
     def apply_pull_page(
         self,
@@ -433,25 +503,30 @@ class PlainStore:
                 for r in conn.execute("SELECT DISTINCT collection, record_id FROM outbox")
             }
             rows = []
-            rebuild = []
+            rebuild: dict[tuple[str, str], list[OutboxEntry]] = {}
+            latest = ""
             for change in changes:
                 collection, record_id = change["collection"], str(change["record_id"])
-                latest = max(change["field_hlc"].values(), default=None)
-                if latest is not None:
-                    self._clock.observe(latest)
+                field_hlc = change["field_hlc"]
+                latest = max(latest, max(field_hlc.values(), default=""))
+                # Encoded once; the server layer and the view hold the same value (each
+                # sealed on its own), until pending changes make the view differ.
+                plaintext = codec.dumps(change["fields"])
                 rows.append(
                     (
                         collection,
                         record_id,
-                        self._seal(change["fields"], f"server|{collection}|{record_id}"),
-                        _json(change["field_hlc"]),
+                        self._seal_encoded(plaintext, f"server|{collection}|{record_id}"),
+                        _json(field_hlc),
                         int(change["deleted"]),
                         change["seq"],
-                        self._seal(change["fields"], f"view|{collection}|{record_id}"),
+                        self._seal_encoded(plaintext, f"view|{collection}|{record_id}"),
                     )
                 )
                 if (collection, record_id) in pending_keys:
-                    rebuild.append((collection, record_id))
+                    rebuild[(collection, record_id)] = []
+            if latest:
+                self._clock.observe(latest)
             conn.executemany(
                 "INSERT INTO records (collection, record_id, server_fields, server_hlc,"
                 " server_deleted, seq, fields, field_hlc, deleted)"
@@ -463,8 +538,7 @@ class PlainStore:
                 " deleted = excluded.deleted",
                 rows,
             )
-            for key in rebuild:
-                self._rebuild_view(conn, *key)
+            self._rebuild_views(conn, rebuild)
             conn.executemany(
                 "DELETE FROM records WHERE collection = ? AND record_id = ?",
                 [(gone["collection"], str(gone["record_id"])) for gone in removed],

@@ -5,7 +5,6 @@ recorded (a re-sent batch comes back `duplicate`), and each pulled page is store
 cursor in one transaction, so an interrupted pull resumes where the last page ended.
 """
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -13,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from client import codec
 from client.store import OutboxEntry, PushOutcome, Store
-from client.transport import Reply, Transport, TransportError
+from client.transport import EncodedBody, PendingReply, Reply, Transport, TransportError, begin
 
 # The protocol's bounds, with room for JSON overhead under the 4 MiB body limit.
 MAX_BATCH = 1_000
@@ -138,13 +138,10 @@ class SyncEngine:
         report = report or SyncReport()
         size = self.batch_size
         while True:
-            batch = _fit(self.store.pending(size), MAX_BATCH_BYTES)
+            batch, body = _fit(self.store.pending(size), MAX_BATCH_BYTES)
             if not batch:
                 return report
-            reply = self._post(
-                "/api/v1/sync/push",
-                {"device_id": self.store.device_id, "changes": [e.as_wire() for e in batch]},
-            )
+            reply = self._post("/api/v1/sync/push", self._push_body(body))
             if reply.status == 413 and size > 1:
                 size = max(1, size // 2)
                 continue
@@ -156,27 +153,42 @@ class SyncEngine:
                 report.conflicts += outcome.status == "conflict"
                 report.rejected += outcome.status == "rejected"
 
+    def _push_body(self, changes: list[tuple[dict[str, Any], bytes]]) -> EncodedBody:
+        # Each change was encoded once to measure it; the body is made of those bytes.
+        head = codec.dumps({"device_id": self.store.device_id})[:-1]
+        encoded = head + b',"changes":[' + b",".join(e for _, e in changes) + b"]}"
+        return EncodedBody(
+            {"device_id": self.store.device_id, "changes": [c for c, _ in changes]}, encoded
+        )
+
     # Pull -----------------------------------------------------------------------------
 
     def pull(self, report: SyncReport | None = None) -> SyncReport:
+        """Pull until up to date. While a page is stored, the next one is already asked for
+        (when the transport can do that in the background): it only needs the cursor the
+        server just gave. A page and its cursor are still stored in one transaction, in
+        order, so stopping anywhere leaves the store at the end of a whole page."""
         report = report or SyncReport()
+        pending = self._begin_pull(self.store.cursor())
         while True:
-            body = {
-                "device_id": self.store.device_id,
-                "cursor": self.store.cursor(),
-                "limit": self.page_limit,
-            }
-            reply = self._post("/api/v1/sync/pull", body)
+            reply = self._result(pending)
             if reply.status == 422 and reply.error_code == "invalid_cursor":
                 self.store.reset_cursor()
+                pending = self._begin_pull(None)
                 continue
             self._raise_for(reply)
             page = reply.body
+            if page["has_more"]:
+                pending = self._begin_pull(page["cursor"])
             self.store.apply_pull_page(page["changes"], page["removed"], page["cursor"])
             report.pulled += len(page["changes"])
             report.removed += len(page["removed"])
             if not page["has_more"]:
                 return report
+
+    def _begin_pull(self, cursor: str | None) -> PendingReply:
+        body = {"device_id": self.store.device_id, "cursor": cursor, "limit": self.page_limit}
+        return begin(self.transport, "/api/v1/sync/pull", body, self.token)
 
     # Talking to the server -----------------------------------------------------------
 
@@ -184,9 +196,13 @@ class SyncEngine:
         try:
             return self.transport.post(path, body, self.token)
         except TransportError as exc:
-            raise Offline(
-                "offline", "The server cannot be reached; your changes are kept for later."
-            ) from exc
+            raise _offline() from exc
+
+    def _result(self, pending: PendingReply) -> Reply:
+        try:
+            return pending.result()
+        except TransportError as exc:
+            raise _offline() from exc
 
     def _raise_for(self, reply: Reply) -> None:
         if reply.status == 200:
@@ -202,14 +218,25 @@ class SyncEngine:
         raise SyncError(code, reply.error_message or f"The server refused the sync ({code}).")
 
 
-def _fit(entries: list[OutboxEntry], max_bytes: int) -> list[OutboxEntry]:
-    """The longest prefix whose JSON stays under the byte limit (at least one entry)."""
+def _fit(
+    entries: list[OutboxEntry], max_bytes: int
+) -> tuple[list[OutboxEntry], list[tuple[dict[str, Any], bytes]]]:
+    """The longest prefix whose JSON stays under the byte limit (at least one entry), and
+    each of its changes on the wire, with its JSON."""
     total = 0
+    changes: list[tuple[dict[str, Any], bytes]] = []
     for index, entry in enumerate(entries):
-        total += len(json.dumps(entry.as_wire(), ensure_ascii=False).encode()) + 1
+        change = entry.as_wire()
+        encoded = codec.dumps(change)
+        total += len(encoded) + 1
         if total > max_bytes and index > 0:
-            return entries[:index]
-    return entries
+            return entries[:index], changes
+        changes.append((change, encoded))
+    return entries, changes
+
+
+def _offline() -> "Offline":
+    return Offline("offline", "The server cannot be reached; your changes are kept for later.")
 
 
 def _outcome(result: dict[str, Any]) -> PushOutcome:

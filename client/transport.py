@@ -2,13 +2,22 @@
 
 The browser build will plug in a transport over `pyfetch`; tests plug in the server app
 itself or one that fails on purpose.
+
+A transport may also offer `begin`, which sends a request in the background and gives its
+reply later: the engine then overlaps its own work (storing a page, reading the next
+batch) with the server's. The engine itself starts no thread; a transport without `begin`
+is simply called in turn (see `begin` below).
 """
 
+import concurrent.futures
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+
+from client import codec
 
 
 class TransportError(Exception):
@@ -31,9 +40,50 @@ class Reply:
         return str(error.get("message", "")) if isinstance(error, dict) else ""
 
 
+class EncodedBody(dict[str, Any]):
+    """A request body that was already encoded (`encoded`, the JSON of the dict itself).
+
+    Transports that send bytes send `encoded` as it is; others see an ordinary dict.
+    """
+
+    def __init__(self, body: dict[str, Any], encoded: bytes) -> None:
+        super().__init__(body)
+        self.encoded = encoded
+
+
+def encoded(body: dict[str, Any]) -> bytes:
+    """The JSON bytes of a request body."""
+    return body.encoded if isinstance(body, EncodedBody) else codec.dumps(body)
+
+
 class Transport(Protocol):
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         """POST JSON to `path` under the server URL; TransportError if unreachable."""
+
+
+class PendingReply(Protocol):
+    def result(self) -> Reply:
+        """Wait for the reply; TransportError if it did not come."""
+
+
+@dataclass
+class _InTurn:
+    """A request made only when its reply is asked for (transports without `begin`)."""
+
+    post: Callable[[], Reply]
+
+    def result(self) -> Reply:
+        return self.post()
+
+
+def begin(transport: Transport, path: str, body: dict[str, Any], token: str | None) -> PendingReply:
+    """Start a request: in the background if the transport can, else when awaited."""
+    start: Callable[[str, dict[str, Any], str | None], PendingReply] | None = getattr(
+        transport, "begin", None
+    )
+    if start is not None:
+        return start(path, body, token)
+    return _InTurn(lambda: transport.post(path, body, token))
 
 
 class HttpxTransport:
@@ -42,6 +92,7 @@ class HttpxTransport:
     def __init__(self, base_url: str, timeout: float = 30.0, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.Client(timeout=timeout)
+        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
 
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         headers = {"content-type": "application/json"}
@@ -49,14 +100,23 @@ class HttpxTransport:
             headers["authorization"] = f"Bearer {token}"
         try:
             response = self._client.post(
-                self.base_url + path,
-                content=json.dumps(body, ensure_ascii=False).encode(),
-                headers=headers,
+                self.base_url + path, content=encoded(body), headers=headers
             )
-            payload = response.json() if response.content else {}
+            payload = codec.loads(response.content) if response.content else {}
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Reply(response.status_code, payload if isinstance(payload, dict) else {})
 
+    def begin(self, path: str, body: dict[str, Any], token: str | None) -> PendingReply:
+        """`post` on a worker thread (one request at a time, in the order begun)."""
+        if self._worker is None:
+            self._worker = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="carerounds-transport"
+            )
+        return self._worker.submit(self.post, path, body, token)
+
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
         self._client.close()
