@@ -94,6 +94,10 @@ MIGRATIONS: tuple[str, ...] = (
 
 _CONFIRMED = ("applied", "duplicate", "conflict")
 
+# What the view columns (`fields`, `field_hlc`) hold while nothing is pending for the
+# record: the view is then the server layer itself, read from there, not stored twice.
+SAME_AS_SERVER = ""
+
 
 def _json(value: Any) -> str:
     return codec.dumps(value).decode()
@@ -196,7 +200,13 @@ class PlainStore:
         return codec.loads(raw)
 
     def _view(self, row: Any) -> Any:
+        if row["fields"] == SAME_AS_SERVER:
+            return self._server(row)
         return self._unseal(row["fields"], f"view|{row['collection']}|{row['record_id']}")
+
+    def _view_hlc(self, row: Any) -> Any:
+        raw = row["field_hlc"]
+        return codec.loads(row["server_hlc"] if raw == SAME_AS_SERVER else raw)
 
     def _server(self, row: Any) -> Any:
         return self._unseal(row["server_fields"], f"server|{row['collection']}|{row['record_id']}")
@@ -224,7 +234,7 @@ class PlainStore:
         with self._tx() as conn:
             row = self._row(conn, collection, record_id)
             view = self._view(row) if row else {}
-            view_hlc = codec.loads(row["field_hlc"]) if row else {}
+            view_hlc = self._view_hlc(row) if row else {}
             stamp = self._clock.now()
             merged = merge(view, view_hlc, cleaned, stamp, spec.map_fields)
             if not deleted and (row is None or not view):
@@ -285,7 +295,7 @@ class PlainStore:
             collection=row["collection"],
             record_id=row["record_id"],
             fields=self._view(row),
-            field_hlc=codec.loads(row["field_hlc"]),
+            field_hlc=self._view_hlc(row),
             deleted=bool(row["deleted"]),
             seq=row["seq"],
         )
@@ -410,7 +420,6 @@ class PlainStore:
             fields = self._server(row)
             field_hlc = codec.loads(row["server_hlc"])
             deleted = bool(row["server_deleted"])
-            plaintext = hlc_text = None
             if entries:
                 # The server took them: until the next pull brings the server's own
                 # version, they count as server state (the pull replaces this layer whole).
@@ -418,11 +427,10 @@ class PlainStore:
                     merged = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
                     fields, field_hlc = merged.fields, merged.field_hlc
                     deleted = deleted or entry.deleted
-                plaintext, hlc_text = codec.dumps(fields), _json(field_hlc)
                 server_rows.append(
                     (
-                        self._seal_encoded(plaintext, f"server|{collection}|{record_id}"),
-                        hlc_text,
+                        self._seal(fields, f"server|{collection}|{record_id}"),
+                        _json(field_hlc),
                         int(deleted),
                         collection,
                         record_id,
@@ -437,17 +445,11 @@ class PlainStore:
                 # Never reached the server and nothing of it is pending: it was only ours.
                 gone.append((collection, record_id))
                 continue
-            if still or plaintext is None or hlc_text is None:
-                plaintext, hlc_text = codec.dumps(fields), _json(field_hlc)
-            view_rows.append(
-                (
-                    self._seal_encoded(plaintext, f"view|{collection}|{record_id}"),
-                    hlc_text,
-                    int(deleted),
-                    collection,
-                    record_id,
-                )
-            )
+            if still:
+                view = (self._seal(fields, f"view|{collection}|{record_id}"), _json(field_hlc))
+            else:
+                view = (SAME_AS_SERVER, SAME_AS_SERVER)
+            view_rows.append((*view, int(deleted), collection, record_id))
         conn.executemany(
             "UPDATE records SET server_fields = ?, server_hlc = ?, server_deleted = ?"
             " WHERE collection = ? AND record_id = ?",
@@ -509,18 +511,16 @@ class PlainStore:
                 collection, record_id = change["collection"], str(change["record_id"])
                 field_hlc = change["field_hlc"]
                 latest = max(latest, max(field_hlc.values(), default=""))
-                # Encoded once; the server layer and the view hold the same value (each
-                # sealed on its own), until pending changes make the view differ.
-                plaintext = codec.dumps(change["fields"])
+                # The view is the server layer until pending changes are merged over it.
                 rows.append(
                     (
                         collection,
                         record_id,
-                        self._seal_encoded(plaintext, f"server|{collection}|{record_id}"),
+                        self._seal(change["fields"], f"server|{collection}|{record_id}"),
                         _json(field_hlc),
                         int(change["deleted"]),
                         change["seq"],
-                        self._seal_encoded(plaintext, f"view|{collection}|{record_id}"),
+                        SAME_AS_SERVER,
                     )
                 )
                 if (collection, record_id) in pending_keys:
@@ -530,7 +530,7 @@ class PlainStore:
             conn.executemany(
                 "INSERT INTO records (collection, record_id, server_fields, server_hlc,"
                 " server_deleted, seq, fields, field_hlc, deleted)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?5)"
                 " ON CONFLICT (collection, record_id) DO UPDATE SET"
                 " server_fields = excluded.server_fields, server_hlc = excluded.server_hlc,"
                 " server_deleted = excluded.server_deleted, seq = excluded.seq,"

@@ -147,7 +147,7 @@ def contents(store: PlainStore) -> dict[str, Any]:
             r["server_deleted"],
             r["seq"],
             store._view(r),
-            json.loads(r["field_hlc"]),
+            store._view_hlc(r),
             r["deleted"],
         )
     outbox = [(r["id"], store._entry(r)) for r in conn.execute("SELECT * FROM outbox")]
