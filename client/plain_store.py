@@ -345,20 +345,32 @@ class PlainStore:
             deleted=bool(row["deleted"]),
         )
 
-    def pending(self, limit: int) -> list[OutboxEntry]:
+    def pending(self, limit: int, after: str | None = None) -> list[OutboxEntry]:
         self._check_open()
         with self._lock:
-            rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+            if after is None:
+                rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+            else:
+                rows = self._conn.execute(
+                    "SELECT * FROM outbox WHERE id > (SELECT id FROM outbox WHERE change_id = ?)"
+                    " ORDER BY id LIMIT ?",
+                    (after, limit),
+                )
             return [self._entry(r) for r in rows]
 
     def pending_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
-    def record_push_outcomes(self, outcomes: Sequence[PushOutcome]) -> None:
+    def record_push_outcomes(
+        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
+    ) -> None:
         # One transaction for the batch: its outbox rows read at once, each touched record
         # read, folded, rebuilt and written once (row by row this was most of a push).
         now = datetime.now(UTC).isoformat()
+        # An outbox row never changes once written, so what was read to send it is what
+        # the row holds: no need to open it again.
+        known = {entry.change_id: entry for entry in sent}
         with self._tx() as conn:
             rows: dict[str, Any] = {}
             for chunk in _chunks([o.change_id for o in outcomes]):
@@ -372,7 +384,7 @@ class PlainStore:
                 row = rows.pop(outcome.change_id, None)
                 if row is None:
                     continue  # already recorded (a re-sent batch)
-                entry = self._entry(row)
+                entry = known.get(outcome.change_id) or self._entry(row)
                 done.append((row["id"],))
                 folds = confirmed.setdefault((entry.collection, entry.record_id), [])
                 if outcome.status in _CONFIRMED:

@@ -82,13 +82,19 @@ class Store(Protocol):
 
     def records(self, collection: str, *, include_deleted: bool = False) -> list[LocalRecord]: ...
 
-    def pending(self, limit: int) -> list[OutboxEntry]:
-        """The oldest changes not yet confirmed by the server, in the order they were made."""
+    def pending(self, limit: int, after: str | None = None) -> list[OutboxEntry]:
+        """The oldest changes not yet confirmed by the server, in the order they were made
+        (those made after the pending change `after`, if given)."""
 
     def pending_count(self) -> int: ...
 
-    def record_push_outcomes(self, outcomes: Sequence[PushOutcome]) -> None:
-        """Drop confirmed changes from the outbox; set rejected ones aside with the reason."""
+    def record_push_outcomes(
+        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
+    ) -> None:
+        """Drop confirmed changes from the outbox; set rejected ones aside with the reason.
+
+        `sent` may give the entries as `pending` returned them, to save reading them again.
+        """
 
     def apply_pull_page(
         self,

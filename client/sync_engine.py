@@ -135,23 +135,50 @@ class SyncEngine:
     # Push -----------------------------------------------------------------------------
 
     def push(self, report: SyncReport | None = None) -> SyncReport:
+        """Push the outbox in batches. While the server works on one batch (when the
+        transport can wait for it in the background), the results of the one before are
+        recorded and the next is read: the outbox's rows never change once written, and a
+        batch is sent only once the one before it was answered, so the server sees the
+        changes in order. Results are recorded in order too, each batch in one transaction;
+        stopping anywhere leaves unrecorded batches in the outbox, sent again next time
+        (and answered `duplicate`)."""
         report = report or SyncReport()
         size = self.batch_size
-        while True:
-            batch, body = _fit(self.store.pending(size), MAX_BATCH_BYTES)
-            if not batch:
-                return report
-            reply = self._post("/api/v1/sync/push", self._push_body(body))
+        batch = self._batch(size)
+        answered: tuple[list[OutboxEntry], Reply] | None = None
+        while batch is not None:
+            entries, body = batch
+            pending = begin(self.transport, "/api/v1/sync/push", body, self.token)
+            if answered is not None:
+                self._record(*answered, report)
+                answered = None
+            upcoming = self._batch(size, after=entries[-1].change_id)
+            reply = self._result(pending)
             if reply.status == 413 and size > 1:
+                # Everything before this batch is recorded: it heads the outbox again.
                 size = max(1, size // 2)
+                batch = self._batch(size)
                 continue
             self._raise_for(reply)
-            outcomes = [_outcome(r) for r in reply.body.get("results", [])]
-            self.store.record_push_outcomes(outcomes)
-            for outcome in outcomes:
-                report.pushed += outcome.status != "rejected"
-                report.conflicts += outcome.status == "conflict"
-                report.rejected += outcome.status == "rejected"
+            answered = (entries, reply)
+            batch = upcoming
+        if answered is not None:
+            self._record(*answered, report)
+        return report
+
+    def _batch(
+        self, size: int, after: str | None = None
+    ) -> tuple[list[OutboxEntry], EncodedBody] | None:
+        entries, changes = _fit(self.store.pending(size, after), MAX_BATCH_BYTES)
+        return (entries, self._push_body(changes)) if entries else None
+
+    def _record(self, sent: list[OutboxEntry], reply: Reply, report: SyncReport) -> None:
+        outcomes = [_outcome(r) for r in reply.body.get("results", [])]
+        self.store.record_push_outcomes(outcomes, sent)
+        for outcome in outcomes:
+            report.pushed += outcome.status != "rejected"
+            report.conflicts += outcome.status == "conflict"
+            report.rejected += outcome.status == "rejected"
 
     def _push_body(self, changes: list[tuple[dict[str, Any], bytes]]) -> EncodedBody:
         # Each change was encoded once to measure it; the body is made of those bytes.
@@ -192,17 +219,13 @@ class SyncEngine:
 
     # Talking to the server -----------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any]) -> Reply:
-        try:
-            return self.transport.post(path, body, self.token)
-        except TransportError as exc:
-            raise _offline() from exc
-
     def _result(self, pending: PendingReply) -> Reply:
         try:
             return pending.result()
         except TransportError as exc:
-            raise _offline() from exc
+            raise Offline(
+                "offline", "The server cannot be reached; your changes are kept for later."
+            ) from exc
 
     def _raise_for(self, reply: Reply) -> None:
         if reply.status == 200:
@@ -233,10 +256,6 @@ def _fit(
             return entries[:index], changes
         changes.append((change, encoded))
     return entries, changes
-
-
-def _offline() -> "Offline":
-    return Offline("offline", "The server cannot be reached; your changes are kept for later.")
 
 
 def _outcome(result: dict[str, Any]) -> PushOutcome:
