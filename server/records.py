@@ -3,48 +3,55 @@
 A `RecordWriter` is one transaction's worth of writes. Every change it writes gets a
 change number (`seq`) from the single `seq_counter` row, and the no-gap cursor rests on
 one rule: **seqs become visible in commit order** (a reader that sees seq N has already
-seen every seq below N). A writer therefore takes the counter's row lock (an UPDATE of the
-row: PostgreSQL's row lock; on SQLite, the UPDATE is the transaction's first write, so it
-is also the moment the transaction becomes the one writer) and holds it until it commits.
+seen every seq below N). So a writer takes the counter's row lock (PostgreSQL: a row lock;
+SQLite: the counter UPDATE is the transaction's first write, so it is also the moment the
+transaction becomes the one writer) and holds it until it commits. The counter is read
+and bumped under that lock, in the same transaction as the rows numbered from it.
 
-What the lock must cover is only the short write phase. A writer may be opened unlocked
-(`lock=False`, what a device's push does): it notes the committed counter value S0 first,
-then reads the records it needs (without the lock), and the caller validates and merges
-everything with provisional change numbers (`PROVISIONAL + k`). Then `lock()` takes the
-counter lock, reading its value S1. Every write to a record sets the record's `seq` to a
-new number, so anything committed between the unlocked reads and the lock is exactly the
-records with `seq > S0`; they are read back in one indexed query. `stale()` says which of
-them this writer had read at another version (or had read as absent): if there are none,
-the plan stands, and `finish()` renumbers it S1 + k (records, their per-register
-`field_meta`, the change log, moves) and writes it with one executemany per table. If any
-read went stale, the caller `restart()`s the plan under the lock, with the stale records
-read again, so the merge and every check see the records as they are now. Writers opened
-with `lock=True` (the lead's administration, roster imports, demo seeding) take the lock
-first, number from S1 directly and never go stale.
+The lock need only cover the short write phase. A device's push opens its writer unlocked
+(`lock=False`):
+1. It reads the committed counter, S0, before anything else, then reads the records the
+   batch touches or points at (batched), validates and merges every change, numbering
+   them S0 + 1, S0 + 2, ... as if nobody else committed meanwhile. No lock is held.
+2. `lock_and_finish()` takes the lock. Every write of a record sets the record's `seq` to
+   a new number, so what others committed since step 1 is exactly the records with
+   `seq > S0`. If the counter still reads S0 (the usual case with one device) the plan is
+   written at once: on PostgreSQL lock, check and write are one statement (the rows as
+   JSON arrays, one INSERT per table, only if the locked counter equals S0), on SQLite an
+   executemany per table.
+3. Otherwise nothing is written yet; the records committed meanwhile are read (one
+   indexed query on `seq`) and `stale()` tells which of them this writer had read at
+   another version, or read as absent. None: the plan stands and `finish()` moves its
+   numbers up to follow the counter (records, the `field_meta` entries it made, the log,
+   moves) and writes it. Some: the caller `restart()`s, checking and merging the batch
+   again under the lock on the records as they are now (only those are read again).
+4. The caller commits, which releases the lock.
 
-A read done before the lock is never trusted on its own: on PostgreSQL (READ COMMITTED)
-the statements after the lock see every commit before it; on SQLite the driver does not
-open a transaction for SELECTs, so the unlocked reads hold no snapshot, and the lock's
-UPDATE begins the write transaction on the newest data.
+Writers opened with `lock=True` (the lead's administration, roster imports, demo seeding)
+take the lock first and never go stale; they may read between writes (moves, deletes).
 
-The lock is still held from the counter UPDATE to the commit, so seqs are handed out in
-commit order: the guarantee is unchanged, only the time the lock is held is shorter.
+A read made before the lock is never trusted on its own, so no stale snapshot can leak in:
+on PostgreSQL (READ COMMITTED) the statements after the lock see every earlier commit; on
+SQLite the driver opens no transaction for SELECTs, so the unlocked reads hold no snapshot
+and the lock's UPDATE begins the write transaction on the newest data.
 """
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
-from server.models import ChangeLog, Move, Record, User, utcnow
+from server.models import ChangeLog, Move, Record, SeqCounter, User, utcnow
 from server.sync import scopes
 from server.sync.merge_rule import IncomingChange, Loss, RecordState, apply
 from shared.hlc import Clock
@@ -54,13 +61,10 @@ from shared.schemas.wire import RecordView
 
 Key = tuple[str, uuid.UUID]
 
-# Change numbers given before the lock is taken; `finish` renumbers them from the counter.
-# Far above any real seq, so "written after what the device had seen" stays true of them.
-PROVISIONAL = 1 << 60
-
 RECORDS: sa.Table = Record.__table__  # type: ignore[attr-defined]
 CHANGES: sa.Table = ChangeLog.__table__  # type: ignore[attr-defined]
 MOVES: sa.Table = Move.__table__  # type: ignore[attr-defined]
+COUNTER: sa.Table = SeqCounter.__table__  # type: ignore[attr-defined]
 _CHUNK = 500  # keys per IN (...) query
 _COLUMNS = tuple(c.name for c in RECORDS.columns)
 
@@ -131,29 +135,30 @@ class RecordWriter:
         self.clock = clock
         self.locked = False
         self.moved = False  # a write moved a record to another bucket
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
         # What was read from the database (None: no such record), the stale-check's basis.
         self._db: dict[Key, RecordRow | None] = {}
         # What this writer wrote, newest version per record; the change log and moves.
         self._rows: dict[Key, RecordRow] = {}
         self._changes: list[dict[str, Any]] = []
         self._moves: list[dict[str, Any]] = []
+        # The field_meta entries this writer made, each holding one of its numbers.
+        self._stamped: list[dict[str, Any]] = []
         self._users: dict[uuid.UUID, User | None] = {}
         self._written: list[Key] = []  # keys written, in order (repeats included)
         self._records: dict[Key, Record] = {}  # see `get`
-        self._used = 0  # numbers handed out: base + 1 ... base + used
+        # The plan is numbered base + 1 ... base + used, base being the counter as the
+        # plan's reads found it (as if nobody commits before it is written).
+        self._base: int | None = None
+        self._used = 0
+        self._shift = 0  # what the plan's numbers were moved up by since they were given
         self._now = utcnow()
         if lock:
-            self.first_seen = self._take_lock()
-            self._base = self.first_seen
-        else:
-            # The committed counter before any read: whatever the reads miss is numbered
-            # above it.
-            self.first_seen = int(
-                session.execute(text("SELECT last_seq FROM seq_counter WHERE id = 1")).scalar_one()
-            )
-            self._base = PROVISIONAL
-        self.last_seq = self.first_seen  # the counter's value once locked
-        self.locked_at = self.first_seen  # S1: provisional numbers are renumbered from it
+            self._base = self._take_lock()
+        elif self.postgresql:
+            # Each read sees the newest commits; the write is one statement, its own
+            # transaction, so the lock is held only while PostgreSQL runs it.
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     # The lock -----------------------------------------------------------------------------
 
@@ -165,20 +170,78 @@ class RecordWriter:
             ).scalar_one()
         )
 
-    def lock(self) -> Interference:
-        """Take the change-number lock (held to commit); what was committed since S0."""
-        if self.locked:
-            return Interference(self.first_seen, self.last_seq)
-        self.last_seq = self.locked_at = self._take_lock()
-        seen = Interference(self.first_seen, self.last_seq)
-        if seen.any:
-            rows = self.session.execute(
-                sa.select(RECORDS.c.collection, RECORDS.c.record_id, RECORDS.c.seq).where(
-                    RECORDS.c.seq > self.first_seen
-                )
+    def _anchor(self) -> int:
+        """The counter the plan is numbered from, read before the first record is."""
+        if self._base is None:
+            self._base = int(
+                self.session.execute(
+                    sa.select(COUNTER.c.last_seq).where(COUNTER.c.id == 1)
+                ).scalar_one()
             )
-            seen.records = {(c, r): s for c, r, s in rows}
+        return self._base
+
+    def lock(self) -> Interference:
+        """Take the change-number lock, held until the commit; what was committed since
+        the plan's reads. Follow with `rebase` when something was."""
+        base = self._anchor()
+        if self.locked:
+            return Interference(base, base)
+        if self.postgresql:
+            self.session.commit()  # leave autocommit: the lock is held by a transaction
+        counter = self._take_lock()
+        return self._since(base, counter)
+
+    def _since(self, base: int, counter: int | None = None) -> Interference:
+        """What was committed after `base`: the counter now and the records written."""
+        seen = Interference(base, base)
+        if counter == base:
+            return seen
+        query = (
+            sa.select(COUNTER.c.last_seq, RECORDS.c.collection, RECORDS.c.record_id, RECORDS.c.seq)
+            .select_from(COUNTER.outerjoin(RECORDS, RECORDS.c.seq > base))
+            .where(COUNTER.c.id == 1)
+        )
+        for last_seq, collection, record_id, seq in self.session.execute(query):
+            seen.upto = last_seq  # one statement: the counter and the records agree
+            if collection is not None:
+                seen.records[(collection, record_id)] = seq
         return seen
+
+    def write_if_current(self, watch: Collection[str] = ()) -> Interference | None:
+        """PostgreSQL, unlocked writer: write and commit the plan in one round trip, if no
+        record it read has changed since (nor, when it moved records, anything at all; nor
+        any record of the `watch` collections); else write nothing, say what was committed.
+
+        The lock is taken, the plan checked and written, and the transaction committed by
+        statements sent together (a pipeline), so PostgreSQL holds the lock only while it
+        runs them, never while Python runs. Follow an interference with `rebase`, then try
+        again (or `lock`). None: written and committed (or nothing to write).
+        """
+        base = self._anchor()
+        if self._used == 0:
+            return None
+        params = self._pg_params(watch)
+        raw = self._driver()
+        try:
+            with raw.pipeline():
+                raw.execute("BEGIN")
+                raw.execute(_PG_LOCK)
+                result = raw.execute(_PG_WRITE, params)
+                raw.execute("COMMIT")
+            ok, counter = result.fetchone()
+        except BaseException:
+            if raw.info.transaction_status != TransactionStatus.IDLE:
+                raw.execute("ROLLBACK")
+            raise
+        if ok:
+            self._renumber(counter)
+            self._written_out()
+            return None
+        return self._since(base)
+
+    def _driver(self) -> Any:
+        """The psycopg connection under the session's."""
+        return self.session.connection().connection.driver_connection
 
     def stale(self, seen: Interference) -> set[Key]:
         """The records this writer read at a version other than the one committed now."""
@@ -190,45 +253,76 @@ class RecordWriter:
                     out.add(key)
         return out
 
-    def restart(self, forget: Iterable[Key] = ()) -> None:
-        """Drop everything written so far (not yet in the database) and read `forget` anew.
+    def rebase(self, seen: Interference, *, replan: bool) -> None:
+        """Follow the counter to `seen.upto`: move the plan's numbers up, or (`replan`)
+        drop the plan, and forget the records committed meanwhile so they are read anew."""
+        if replan:
+            again = [key for key in seen.records if key in self._db]
+            for key in again:
+                del self._db[key]
+            self._forget_plan()
+            self._users.clear()
+            self._shift = 0
+            self.moved = False
+            self._base = seen.upto
+            self.preload(again)
+            return
+        self._renumber(seen.upto)
 
-        Only under the lock: the new plan is numbered from the counter directly.
-        """
-        if not self.locked:
-            raise RuntimeError("restart a writer's plan only under the lock")
-        for key in forget:
-            self._db.pop(key, None)
+    def _renumber(self, base: int) -> None:
+        """Number the plan from `base` instead."""
+        shift = base - self._anchor()
+        if shift == 0:
+            return
+        for row in self._rows.values():
+            row.seq += shift
+        for stamp in self._stamped:
+            stamp["seq"] += shift
+        for entry in self._changes:
+            entry["seq"] += shift
+        for move in self._moves:
+            move["seq"] += shift
+        self._base = base
+        self._shift += shift
+
+    def _forget_plan(self) -> None:
         self._rows.clear()
         self._written.clear()
         self._changes.clear()
         self._moves.clear()
-        self._users.clear()
+        self._stamped.clear()
         self._used = 0
-        self._base = self.last_seq
-        self.moved = False
 
     def final_seq(self, seq: int) -> int:
-        """The number a (possibly provisional) seq of this writer's plan is written with."""
-        return seq - PROVISIONAL + self.locked_at if seq > PROVISIONAL else seq
+        """The number a seq this writer's plan handed out was written with."""
+        return seq + self._shift
 
     def next_seq(self) -> int:
         self._used += 1
-        return self._base + self._used
+        return self._anchor() + self._used
 
     # Reads --------------------------------------------------------------------------------
 
     def preload(self, keys: Iterable[Key]) -> None:
-        """Fetch many records in one query."""
+        """Fetch many records in one query (the first also reads the counter, if unread)."""
         wanted = [k for k in set(keys) if k not in self._db and k not in self._rows]
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self.session.execute(
-                sa.select(RECORDS).where(
-                    tuple_(RECORDS.c.collection, RECORDS.c.record_id).in_(chunk)
+            where = tuple_(RECORDS.c.collection, RECORDS.c.record_id).in_(chunk)
+            if self._base is None:
+                # One statement, one snapshot: the counter the reads are numbered after.
+                rows = list(
+                    self.session.execute(
+                        sa.select(COUNTER.c.last_seq, RECORDS)
+                        .select_from(COUNTER.outerjoin(RECORDS, where))
+                        .where(COUNTER.c.id == 1)
+                    )
                 )
-            )
-            found = {(r.collection, r.record_id): _row(r) for r in rows}
+                self._base = int(rows[0].last_seq)
+                found = {(r.collection, r.record_id): _row(r) for r in rows if r.collection}
+            else:
+                rows = list(self.session.execute(sa.select(RECORDS).where(where)))
+                found = {(r.collection, r.record_id): _row(r) for r in rows}
             for key in chunk:
                 self._db[key] = found.get(key)
 
@@ -239,6 +333,7 @@ class RecordWriter:
         if pending is not None:
             return pending
         if key not in self._db:
+            self._anchor()
             db = self.session.execute(
                 sa.select(RECORDS).where(
                     RECORDS.c.collection == collection, RECORDS.c.record_id == record_id
@@ -344,6 +439,8 @@ class RecordWriter:
         seq = self.next_seq()
         change = IncomingChange(fields, hlc, author, base_seq, seq, deleted)
         new_state, losses = apply(state, change, spec.map_fields)
+        before = state.field_meta
+        self._stamped.extend(v for k, v in new_state.field_meta.items() if v is not before.get(k))
         if old is None:
             record = RecordRow(
                 collection,
@@ -497,67 +594,89 @@ class RecordWriter:
         conflict.created_by = record.created_by
 
     def finish(self) -> None:
-        """Write everything (one statement per table) and the last number used.
-
-        The caller commits, which releases the lock.
-        """
+        """Write the plan (one statement per table) and the last number used; under the
+        lock, after `lock` and `rebase`. The caller commits, which releases the lock."""
         if not self.locked:
             raise RuntimeError("take the lock (and check what went stale) before finishing")
         if self._used == 0:
             return
-        renumber = self._base == PROVISIONAL
-        final = self.final_seq
-        records = []
-        for row in self._rows.values():
-            meta = row.field_meta
-            if renumber:
-                meta = {
-                    k: ({**v, "seq": final(v["seq"])} if v.get("seq", 0) > PROVISIONAL else v)
-                    for k, v in meta.items()
-                }
-            records.append(
-                {
-                    "collection": row.collection,
-                    "record_id": row.record_id,
-                    "fields": row.fields,
-                    "field_hlc": row.field_hlc,
-                    "field_meta": meta,
-                    "deleted": row.deleted,
-                    "seq": final(row.seq),
-                    "bucket": row.bucket,
-                    "scope_collection": row.scope_collection,
-                    "created_by": row.created_by,
-                    "created_at": row.created_at,
-                    "updated_by": row.updated_by,
-                    "updated_at": row.updated_at,
-                }
-            )
-        if renumber:
-            for entry in self._changes:
-                entry["seq"] = final(entry["seq"])
-            for move in self._moves:
-                move["seq"] = final(move["seq"])
+        if self.postgresql:
+            ok, _ = self._driver().execute(_PG_WRITE, self._pg_params()).fetchone()
+            if not ok:  # pragma: no cover - under the lock, after `rebase`: nothing is stale
+                raise RuntimeError("the plan went stale under the lock")
+        else:
+            self._write_rows()
+        self._written_out()
+
+    def _record_params(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "collection": row.collection,
+                "record_id": row.record_id,
+                "fields": row.fields,
+                "field_hlc": row.field_hlc,
+                "field_meta": row.field_meta,
+                "deleted": row.deleted,
+                "seq": row.seq,
+                "bucket": row.bucket,
+                "scope_collection": row.scope_collection,
+                "created_by": row.created_by,
+                "created_at": row.created_at,
+                "updated_by": row.updated_by,
+                "updated_at": row.updated_at,
+            }
+            for row in self._rows.values()
+        ]
+
+    def _pg_params(self, watch: Collection[str] = ()) -> dict[str, Any]:
+        """The plan as JSON, its numbers relative: the k-th as -k (see `_PG_WRITE`)."""
+        base = self._anchor()
+        stamped = {id(stamp) for stamp in self._stamped}
+        records = self._record_params()
+        for record in records:
+            record["seq"] = base - record["seq"]
+            record["field_meta"] = {
+                k: ({**v, "seq": base - v["seq"]} if id(v) in stamped else v)
+                for k, v in record["field_meta"].items()
+            }
+        read = [
+            {"collection": c, "record_id": r, "seq": row.seq if row is not None else None}
+            for (c, r), row in self._db.items()
+        ]
+        return {
+            "base": base,
+            "used": self._used,
+            "strict": self.moved,
+            "watch": list(watch),
+            "read": orjson.dumps(read).decode(),
+            "records": orjson.dumps(records).decode(),
+            "changes": orjson.dumps(
+                [{**entry, "seq": base - entry["seq"]} for entry in self._changes]
+            ).decode(),
+            "moves": orjson.dumps(
+                [{**move, "seq": base - move["seq"]} for move in self._moves]
+            ).decode(),
+        }
+
+    def _write_rows(self) -> None:
         session = self.session
+        records = self._record_params()
         for start in range(0, len(records), _CHUNK):
-            session.execute(_upsert(session), records[start : start + _CHUNK])
+            session.execute(_sqlite_upsert(), records[start : start + _CHUNK])
         for start in range(0, len(self._changes), _CHUNK):
             session.execute(sa.insert(CHANGES), self._changes[start : start + _CHUNK])
         if self._moves:
             session.execute(sa.insert(MOVES), self._moves)
-        self.last_seq += self._used
         session.execute(
-            text("UPDATE seq_counter SET last_seq = :n WHERE id = 1"), {"n": self.last_seq}
+            text("UPDATE seq_counter SET last_seq = :n WHERE id = 1"),
+            {"n": self._anchor() + self._used},
         )
-        # Written: the plan now describes the database (what a later read would give).
-        for row in self._rows.values():
-            row.seq = final(row.seq)
-        self._base = self.last_seq
+
+    def _written_out(self) -> None:
+        """The plan is in the database: what a later read would give."""
+        self._base = self._anchor() + self._used
         self._db.update(self._rows)
-        self._rows.clear()
-        self._written.clear()
-        self._changes.clear()
-        self._moves.clear()
-        self._used = 0
+        self._forget_plan()
 
 
 _UPDATED = (
@@ -573,15 +692,82 @@ _UPDATED = (
 )
 
 
-def _upsert(session: Session) -> Any:
-    """INSERT … ON CONFLICT (collection, record_id) DO UPDATE, for this dialect."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RECORDS)
+def _sqlite_upsert() -> Any:
+    stmt = sqlite.insert(RECORDS)
     return stmt.on_conflict_do_update(
         index_elements=[RECORDS.c.collection, RECORDS.c.record_id],
         set_={name: stmt.excluded[name] for name in _UPDATED},
     )
+
+
+_RECORD_COLUMNS = [c.name for c in RECORDS.columns]
+_CHANGE_COLUMNS = [c.name for c in CHANGES.columns]
+_MOVE_COLUMNS = [c.name for c in MOVES.columns if c.name != "id"]
+
+
+def _numbered(columns: list[str]) -> str:
+    """The select list: `seq` sent as -k (the plan's k-th number) becomes last_seq + k."""
+    return ", ".join(
+        "(SELECT last_seq FROM ok) - j.seq" if c == "seq" else f"j.{c}" for c in columns
+    )
+
+
+# The field_meta entries the plan made carry -k as their seq, like the rows.
+_META = """(SELECT coalesce(json_object_agg(e.key, CASE WHEN (e.value->>'seq')::bigint < 0
+    THEN jsonb_set(e.value::jsonb, '{seq}',
+                   to_jsonb((SELECT last_seq FROM ok) - (e.value->>'seq')::bigint))::json
+    ELSE e.value END), '{}'::json) FROM json_each(j.field_meta) e)"""
+
+# PostgreSQL: check and write the whole plan in one statement, under the counter's lock
+# (taken by the statement before it, in the same transaction, so that this statement's
+# snapshot has every earlier commit). Written only if every record the plan read is still
+# at the seq it read (absent ones still absent), no record of the watched collections
+# changed since the plan's base, and, when `strict`, the counter itself has not moved.
+# The plan's numbers come relative (-k) and are numbered from the counter here.
+_PG_LOCK = "SELECT last_seq FROM seq_counter WHERE id = 1 FOR UPDATE"
+_PG_WRITE = f"""
+WITH cur AS (SELECT last_seq FROM seq_counter WHERE id = 1),
+stale AS (
+    SELECT count(*) AS n
+    FROM json_to_recordset(%(read)s::json) AS k(collection text, record_id uuid, seq int)
+    LEFT JOIN records r ON r.collection = k.collection AND r.record_id = k.record_id
+    WHERE r.seq IS DISTINCT FROM k.seq
+),
+watched AS (
+    SELECT count(*) AS n FROM records
+    WHERE seq > %(base)s AND collection = ANY(%(watch)s::text[])
+),
+ok AS (
+    SELECT last_seq,
+           (SELECT n FROM stale) = 0 AND (SELECT n FROM watched) = 0
+           AND (NOT %(strict)s OR last_seq = %(base)s) AS ok
+    FROM cur
+),
+bump AS (
+    UPDATE seq_counter SET last_seq = last_seq + %(used)s WHERE id = 1 AND (SELECT ok FROM ok)
+),
+rec AS (
+    INSERT INTO records ({", ".join(_RECORD_COLUMNS)})
+    SELECT {_numbered(_RECORD_COLUMNS).replace("j.field_meta", _META)}
+    FROM json_populate_recordset(NULL::records, %(records)s::json) j
+    WHERE (SELECT ok FROM ok)
+    ON CONFLICT (collection, record_id) DO UPDATE SET
+    {", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED)}
+),
+chg AS (
+    INSERT INTO changes ({", ".join(_CHANGE_COLUMNS)})
+    SELECT {_numbered(_CHANGE_COLUMNS)}
+    FROM json_populate_recordset(NULL::changes, %(changes)s::json) j
+    WHERE (SELECT ok FROM ok)
+),
+mov AS (
+    INSERT INTO moves ({", ".join(_MOVE_COLUMNS)})
+    SELECT {_numbered(_MOVE_COLUMNS)}
+    FROM json_populate_recordset(NULL::moves, %(moves)s::json) j
+    WHERE (SELECT ok FROM ok)
+)
+SELECT ok, last_seq FROM ok
+"""  # noqa: S608 - column names from the models, values as parameters
 
 
 def as_record(row: RecordRow) -> Record:

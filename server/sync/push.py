@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
-from server.records import CHANGES, RecordRow, RecordWriter
+from server.records import CHANGES, Interference, RecordRow, RecordWriter
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
@@ -64,14 +64,15 @@ class Rejected(Exception):
 @dataclass
 class _Batch:
     writer: RecordWriter
-    caller: Authenticated
+    user_id: uuid.UUID
+    role: Role
     device_id: str
     now_ms: int
     my_class_buckets: set[str] = field(default_factory=set)
 
-    @property
-    def role(self) -> Role:
-        return self.caller.role
+
+# Optimistic writes tried before a push waits for the lock (PostgreSQL).
+ATTEMPTS = 4
 
 
 def push(session: Session, clock: Clock, caller: Authenticated, req: PushRequest) -> PushResponse:
@@ -81,37 +82,62 @@ def push(session: Session, clock: Clock, caller: Authenticated, req: PushRequest
         raise ApiError(
             413, "batch_too_large", f"A batch is at most {MAX_BATCH_CHANGES} changes; split it."
         )
+    user_id, role = caller.user.id, caller.role  # before the rollback expires the user
     session.rollback()  # end the sign-in check's reads
     writer = RecordWriter(session, clock, lock=False)
+    batch = _Batch(writer, user_id, role, req.device_id, wall_clock_ms())
+    # The records first (with them, the counter the plan is numbered from), then the log:
+    # a change applied by a concurrent retry is either seen here or committed after that
+    # counter, where the write's check finds it.
+    writer.preload(_keys_read(req.changes))
     change_ids = [c.change_id for c in req.changes]
     done = _already_applied(session, change_ids)
-    writer.preload(_keys_read(req.changes))
-    batch = _Batch(writer, caller, req.device_id, wall_clock_ms())
-    if caller.role is Role.CLASS_TEACHER:
-        batch.my_class_buckets = _class_buckets(session, caller)
+    if batch.role is Role.CLASS_TEACHER:
+        batch.my_class_buckets = _class_buckets(session, batch.user_id)
     results = _plan(batch, req.changes, done)
 
-    seen = writer.lock()  # held until the commit below
+    if writer.postgresql:
+        watch = {"classes"} if batch.role is Role.CLASS_TEACHER else set()
+        for _ in range(ATTEMPTS):
+            seen = writer.write_if_current(watch)
+            if seen is None:  # written and committed
+                return _response(writer, results)
+            results = _rebase(batch, seen, req.changes, results) or results
+    seen = writer.lock()  # held until the commit
     if seen.any:
-        late = _applied_since(session, seen.since, set(change_ids))
-        stale = writer.stale(seen)
-        classes = caller.role is Role.CLASS_TEACHER and "classes" in seen.collections()
-        if late or stale or writer.moved or classes:
-            done.update(late)
-            writer.restart(seen.records)
-            if classes:
-                batch.my_class_buckets = _class_buckets(session, caller)
-            results = _plan(batch, req.changes, done)
+        results = _rebase(batch, seen, req.changes, results) or results
     writer.finish()
     session.commit()
+    return _response(writer, results)
+
+
+def _rebase(
+    batch: _Batch, seen: Interference, changes: list[Change], results: list[ChangeResult]
+) -> list[ChangeResult] | None:
+    """Others committed after the plan's reads: renumber the plan, or (when it read what
+    they wrote) plan again on the records as they are now; the new results if so."""
+    writer = batch.writer
+    classes = batch.role is Role.CLASS_TEACHER and "classes" in seen.collections()
+    if not (writer.stale(seen) or writer.moved or classes):
+        writer.rebase(seen, replan=False)
+        return None
+    writer.rebase(seen, replan=True)
+    session = writer.session
+    done = _already_applied(session, [c.change_id for c in changes])  # a retry's, maybe
+    if classes:
+        batch.my_class_buckets = _class_buckets(session, batch.user_id)
+    return _plan(batch, changes, done)
+
+
+def _response(writer: RecordWriter, results: list[ChangeResult]) -> PushResponse:
     for result in results:
-        if result.seq is not None:
+        if result.seq is not None and result.status is not ChangeStatus.DUPLICATE:
             result.seq = writer.final_seq(result.seq)
     return PushResponse(results=results)
 
 
-def _class_buckets(session: Session, caller: Authenticated) -> set[str]:
-    return {scopes.class_bucket(c) for c in scopes.class_ids_of(session, caller.user.id)}
+def _class_buckets(session: Session, user_id: uuid.UUID) -> set[str]:
+    return {scopes.class_bucket(c) for c in scopes.class_ids_of(session, user_id)}
 
 
 def _keys_read(changes: list[Change]) -> set[tuple[str, uuid.UUID]]:
@@ -173,14 +199,6 @@ def _already_applied(session: Session, change_ids: list[uuid.UUID]) -> dict[uuid
     return done
 
 
-def _applied_since(session: Session, since: int, mine: set[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Changes of this batch that another push (a retry) committed after `since`."""
-    rows = session.execute(
-        sa.select(CHANGES.c.change_id, CHANGES.c.seq).where(CHANGES.c.seq > since)
-    )
-    return {change_id: seq for change_id, seq in rows if change_id in mine}
-
-
 def _apply(batch: _Batch, change: Change) -> tuple[RecordRow, bool]:
     spec = COLLECTIONS.get(change.collection)
     if spec is None:
@@ -201,7 +219,7 @@ def _apply(batch: _Batch, change: Change) -> tuple[RecordRow, bool]:
         change.record_id,
         cleaned,
         hlc=change.hlc,
-        author=batch.caller.user.id,
+        author=batch.user_id,
         device_id=batch.device_id,
         base_seq=change.base_seq,
         deleted=change.deleted,
@@ -218,7 +236,7 @@ def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None) -> N
     if existing is None or batch.role is not Role.CLASS_TEACHER:
         return
     if spec.name == "referrals":
-        if existing.created_by != batch.caller.user.id:
+        if existing.created_by != batch.user_id:
             raise Rejected("forbidden", "Only the teacher who made a referral may change it.")
     elif existing.bucket not in batch.my_class_buckets:
         raise Rejected("forbidden", f"This {spec.name} record is not in one of your classes.")
@@ -344,7 +362,7 @@ def _check_links(
     except BrokenReference as exc:
         raise Rejected("invalid_value", str(exc)) from exc
     # The value this change writes, not what the merge kept: a lead may have reassigned it.
-    own = cleaned.get("cleaner_id") == str(batch.caller.user.id)
+    own = cleaned.get("cleaner_id") == str(batch.user_id)
     if batch.role is Role.CLEANER and "cleaner_id" in changed and not own:
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
     if batch.role is Role.CLASS_TEACHER:
@@ -376,12 +394,12 @@ def _check_settling(
         raise Rejected("forbidden", "Conflict records are kept by the server; only settle them.")
     subs = scopes.subscriptions(
         batch.role,
-        batch.caller.user.id,
+        batch.user_id,
         (b.removeprefix(scopes.CLASS_PREFIX) for b in batch.my_class_buckets),
     )
     if not scopes.visible(subs, existing.bucket, existing.scope_collection):
         raise Rejected("forbidden", "This conflict is about a record you cannot read.")
-    if cleaned.get("settled_by") not in (None, str(batch.caller.user.id)):
+    if cleaned.get("settled_by") not in (None, str(batch.user_id)):
         raise Rejected("invalid_value", "settled_by: settle a conflict in your own name")
     if existing.fields.get("field") in scopes.strip_confidential(
         batch.role, existing.scope_collection
