@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import psycopg
 import pytest
@@ -20,7 +20,11 @@ from server import demo
 from server.config import Settings
 from server.db import make_engine, migrate
 from shared.hlc import Clock
-from tests.e2e.harness import PG_ADMIN_URL, ServerProcess
+from tests.e2e.app_harness import CHROMIUM, CHROMIUM_ARGS, Browsing, RestartableServer
+from tests.e2e.harness import PG_ADMIN_URL, REPO, ServerProcess
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 def _pg_unavailable(reason: str) -> NoReturn:
@@ -87,3 +91,80 @@ def small_server(demo_database_url: str, server_folder: Path) -> Iterator[Server
         yield server
     finally:
         server.stop()
+
+
+# Browser tests: Debian's Chromium driven by Playwright, real client processes -------------
+
+
+def _browser_unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"The browser tests need Chromium and Playwright in CI: {reason}")
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator["Browser"]:
+    """One headless Chromium for the session (each test opens its own contexts)."""
+    if not Path(CHROMIUM).exists():
+        _browser_unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError as exc:
+        _browser_unavailable(f"Playwright for Python is missing ({exc}): pip install -e '.[dev]'")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+        except Error as exc:
+            _browser_unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test, so a fixture can tell that its test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def browsing(
+    chromium_browser: "Browser", tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Browsing]:
+    """Client processes and tabs for one test; when it fails, each open tab's screenshot
+    and words are kept beside its logs (the path is printed)."""
+    browsing = Browsing(chromium_browser, tmp_path / "phones")
+    try:
+        yield browsing
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            print(f"browser test failed: screens and logs in {browsing.keep_evidence()}")
+        browsing.close()
+
+
+@pytest.fixture
+def app_server(demo_database_url: str, server_folder: Path) -> Iterator[RestartableServer]:
+    """`server.cli serve` (one worker: quick to start again) on the demo school, to be
+    stopped and started again on the same port; whichever process runs at the end stops."""
+    server = RestartableServer(demo_database_url, server_folder, workers=1)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the screenshots go: CAREROUNDS_SCREENSHOTS (e.g. docs/screenshots, from the
+    repository root) when set, so a normal run leaves the tracked ones alone."""
+    asked = os.environ.get("CAREROUNDS_SCREENSHOTS")
+    if not asked:
+        return tmp_path / "screenshots"
+    folder = Path(asked)
+    return folder if folder.is_absolute() else REPO / folder
