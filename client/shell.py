@@ -80,6 +80,7 @@ class Shell:
             ],
             expand=True,
             spacing=4,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,  # bars span the screen
             key=f"screen-{role.value}",
         )
 

@@ -75,7 +75,12 @@ def caseload(state: AppState, refresh: Refresh, open_case: Callable[[str], None]
                 key=f"inbox-{referral['referral_id']}",
             )
         )
-    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="counselor")
+    return ft.Column(
+        rows,
+        scroll=ft.ScrollMode.AUTO,
+        key="counselor",
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
 
 
 def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) -> ft.Control:

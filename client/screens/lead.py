@@ -45,7 +45,12 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
         )
     )
     rows += [ft.Divider(), conflicts(state, refresh)]
-    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="lead")
+    return ft.Column(
+        rows,
+        scroll=ft.ScrollMode.AUTO,
+        key="lead",
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
 
 
 def conflicts(state: AppState, refresh: Refresh) -> ft.Control:

@@ -58,7 +58,10 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
             state.edit_record("areas", area_id, {"active": not active})
             refresh()
 
-        every = state.text("ui.every_days").format(days=fields["frequency_days"])
+        days = fields["frequency_days"]
+        every = (
+            state.text("ui.daily") if days == 1 else state.text("ui.every_days").format(days=days)
+        )
         rows.append(
             ft.ListTile(
                 title=ft.Text(

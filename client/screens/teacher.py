@@ -41,7 +41,12 @@ def sick_students(state: AppState, refresh: Refresh) -> ft.Control:
         ft.Divider(),
         _referrals(state, refresh),
     ]
-    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="teacher")
+    return ft.Column(
+        rows,
+        scroll=ft.ScrollMode.AUTO,
+        key="teacher",
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
 
 
 def _case_card(
