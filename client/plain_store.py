@@ -421,7 +421,7 @@ class PlainStore:
         its view: the server layer with what is still pending merged over it."""
         records = self._rows(conn, folds)
         pending = self._pending_of(conn, folds)
-        server_rows: list[tuple[Any, ...]] = []
+        both_rows: list[tuple[Any, ...]] = []  # server layer and view
         view_rows: list[tuple[Any, ...]] = []
         gone: list[tuple[str, str]] = []
         for (collection, record_id), entries in folds.items():
@@ -432,6 +432,7 @@ class PlainStore:
             fields = self._server(row)
             field_hlc = codec.loads(row["server_hlc"])
             deleted = bool(row["server_deleted"])
+            server: tuple[Any, ...] = ()
             if entries:
                 # The server took them: until the next pull brings the server's own
                 # version, they count as server state (the pull replaces this layer whole).
@@ -439,14 +440,10 @@ class PlainStore:
                     merged = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
                     fields, field_hlc = merged.fields, merged.field_hlc
                     deleted = deleted or entry.deleted
-                server_rows.append(
-                    (
-                        self._seal(fields, f"server|{collection}|{record_id}"),
-                        _json(field_hlc),
-                        int(deleted),
-                        collection,
-                        record_id,
-                    )
+                server = (
+                    self._seal(fields, f"server|{collection}|{record_id}"),
+                    _json(field_hlc),
+                    int(deleted),
                 )
             still = pending.get((collection, record_id), ())
             for entry in still:
@@ -461,11 +458,15 @@ class PlainStore:
                 view = (self._seal(fields, f"view|{collection}|{record_id}"), _json(field_hlc))
             else:
                 view = (SAME_AS_SERVER, SAME_AS_SERVER)
-            view_rows.append((*view, int(deleted), collection, record_id))
+            key = (collection, record_id)
+            if server:
+                both_rows.append((*server, *view, int(deleted), *key))
+            else:
+                view_rows.append((*view, int(deleted), *key))
         conn.executemany(
-            "UPDATE records SET server_fields = ?, server_hlc = ?, server_deleted = ?"
-            " WHERE collection = ? AND record_id = ?",
-            server_rows,
+            "UPDATE records SET server_fields = ?, server_hlc = ?, server_deleted = ?,"
+            " fields = ?, field_hlc = ?, deleted = ? WHERE collection = ? AND record_id = ?",
+            both_rows,
         )
         conn.executemany(
             "UPDATE records SET fields = ?, field_hlc = ?, deleted = ?"

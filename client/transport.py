@@ -11,6 +11,7 @@ is simply called in turn (see `begin` below).
 
 import concurrent.futures
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -92,7 +93,6 @@ class HttpxTransport:
     def __init__(self, base_url: str, timeout: float = 30.0, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.Client(timeout=timeout)
-        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
 
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         headers = {"content-type": "application/json"}
@@ -108,15 +108,18 @@ class HttpxTransport:
         return Reply(response.status_code, payload if isinstance(payload, dict) else {})
 
     def begin(self, path: str, body: dict[str, Any], token: str | None) -> PendingReply:
-        """`post` on a worker thread (one request at a time, in the order begun)."""
-        if self._worker is None:
-            self._worker = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="carerounds-transport"
-            )
-        return self._worker.submit(self.post, path, body, token)
+        """`post` on a thread of its own, which ends with the request (the engine has one
+        request in flight at a time, so no pool is kept)."""
+        future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(self.post(path, body, token))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="carerounds-transport", daemon=True).start()
+        return future
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.shutdown(wait=True)
-            self._worker = None
         self._client.close()
