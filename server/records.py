@@ -40,13 +40,13 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import text, tuple_
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
@@ -631,46 +631,55 @@ class RecordWriter:
     def _pg_params(self, watch: Collection[str] = ()) -> dict[str, Any]:
         """The plan as JSON, its numbers relative: the k-th as -k (see `_PG_WRITE`)."""
         base = self._anchor()
-        stamped = {id(stamp) for stamp in self._stamped}
-        records = self._record_params()
-        for record in records:
-            record["seq"] = base - record["seq"]
-            record["field_meta"] = {
-                k: ({**v, "seq": base - v["seq"]} if id(v) in stamped else v)
-                for k, v in record["field_meta"].items()
-            }
         read = [
             {"collection": c, "record_id": r, "seq": row.seq if row is not None else None}
             for (c, r), row in self._db.items()
         ]
+        # Every number of the plan, made relative in place for the encoding, then restored.
+        numbered: list[Any] = [*self._stamped, *self._changes, *self._moves]
+        rows = list(self._rows.values())
+        for item in numbered:
+            item["seq"] = base - item["seq"]
+        for row in rows:
+            row.seq = base - row.seq
+        try:
+            encoded = {
+                "records": orjson.dumps(rows).decode(),  # the dataclass's fields: the columns
+                "changes": orjson.dumps(self._changes).decode(),
+                "moves": orjson.dumps(self._moves).decode(),
+            }
+        finally:
+            for item in numbered:
+                item["seq"] = base - item["seq"]
+            for row in rows:
+                row.seq = base - row.seq
         return {
             "base": base,
             "used": self._used,
             "strict": self.moved,
             "watch": list(watch),
             "read": orjson.dumps(read).decode(),
-            "records": orjson.dumps(records).decode(),
-            "changes": orjson.dumps(
-                [{**entry, "seq": base - entry["seq"]} for entry in self._changes]
-            ).decode(),
-            "moves": orjson.dumps(
-                [{**move, "seq": base - move["seq"]} for move in self._moves]
-            ).decode(),
+            **encoded,
         }
 
     def _write_rows(self) -> None:
-        session = self.session
-        records = self._record_params()
-        for start in range(0, len(records), _CHUNK):
-            session.execute(_sqlite_upsert(), records[start : start + _CHUNK])
-        for start in range(0, len(self._changes), _CHUNK):
-            session.execute(sa.insert(CHANGES), self._changes[start : start + _CHUNK])
-        if self._moves:
-            session.execute(sa.insert(MOVES), self._moves)
-        session.execute(
-            text("UPDATE seq_counter SET last_seq = :n WHERE id = 1"),
-            {"n": self._anchor() + self._used},
-        )
+        """SQLite: one executemany per table on the driver's cursor, each value through
+        its column type's own bind processor (so stored exactly as SQLAlchemy stores it)."""
+        connection = self.session.connection()
+        dialect = connection.dialect
+        driver: Any = connection.connection.driver_connection
+        cursor = driver.cursor()
+        try:
+            records = _SQLITE_RECORDS.rows(dialect, self._rows.values(), attribute=True)
+            cursor.executemany(_SQLITE_RECORDS.sql, records)
+            cursor.executemany(_SQLITE_CHANGES.sql, _SQLITE_CHANGES.rows(dialect, self._changes))
+            if self._moves:
+                cursor.executemany(_SQLITE_MOVES.sql, _SQLITE_MOVES.rows(dialect, self._moves))
+            cursor.execute(
+                "UPDATE seq_counter SET last_seq = ? WHERE id = 1", (self._anchor() + self._used,)
+            )
+        finally:
+            cursor.close()
 
     def _written_out(self) -> None:
         """The plan is in the database: what a later read would give."""
@@ -692,12 +701,44 @@ _UPDATED = (
 )
 
 
-def _sqlite_upsert() -> Any:
-    stmt = sqlite.insert(RECORDS)
-    return stmt.on_conflict_do_update(
-        index_elements=[RECORDS.c.collection, RECORDS.c.record_id],
-        set_={name: stmt.excluded[name] for name in _UPDATED},
-    )
+class _Insert:
+    """An INSERT of some of a table's columns with `?` parameters, and its row encoder."""
+
+    def __init__(self, table: sa.Table, suffix: str = "", skip: tuple[str, ...] = ()) -> None:
+        self.columns = [c for c in table.columns if c.name not in skip]
+        names = [c.name for c in self.columns]
+        self.sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608 - model names
+            f"VALUES ({', '.join('?' for _ in names)}){suffix}"
+        )
+        self._processors: dict[str, list[Any]] = {}
+
+    def rows(self, dialect: sa.Dialect, items: Iterable[Any], attribute: bool = False) -> list[Any]:
+        procs = self._processors.get(dialect.name)
+        if procs is None:
+            procs = self._processors[dialect.name] = [
+                c.type.bind_processor(dialect) for c in self.columns
+            ]
+        names = [c.name for c in self.columns]
+        get = attrgetter(*names) if attribute else itemgetter(*names)
+        steps = list(enumerate(procs))
+        out = []
+        for item in items:
+            values = list(get(item))
+            for index, proc in steps:
+                if proc is not None and values[index] is not None:
+                    values[index] = proc(values[index])
+            out.append(values)
+        return out
+
+
+_SQLITE_RECORDS = _Insert(
+    RECORDS,
+    " ON CONFLICT (collection, record_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED),
+)
+_SQLITE_CHANGES = _Insert(CHANGES)
+_SQLITE_MOVES = _Insert(MOVES, skip=("id",))  # numbered by the database
 
 
 _RECORD_COLUMNS = [c.name for c in RECORDS.columns]

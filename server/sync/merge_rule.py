@@ -68,15 +68,16 @@ def _side(state: RecordState, key: str, value: Any) -> Side:
     return Side(value, hlc, meta.get("by"), device)
 
 
-def _raced(state: RecordState, key: str, change: IncomingChange) -> bool:
+def _raced(state: RecordState, key: str, change: IncomingChange, device: str) -> bool:
     """Another device wrote `key` after what this change's author had seen."""
     meta = state.field_meta.get(key)
     if meta is None:
         return False
-    hlc = state.field_hlc.get(key) or meta.get("hlc", "")
-    other_device = meta.get("device", parse(hlc).node) != change.device
+    other = meta.get("device")
+    if other is None:
+        other = parse(state.field_hlc.get(key) or meta.get("hlc", "")).node
     unseen = change.base_seq is None or int(meta["seq"]) > change.base_seq
-    return other_device and unseen
+    return other != device and unseen
 
 
 def apply(
@@ -84,7 +85,8 @@ def apply(
 ) -> tuple[RecordState, list[Loss]]:
     """Merge `change` into `state`; returns the new state and the values that lost."""
     author = str(change.author) if change.author else None
-    incoming = Side(None, change.hlc, author, change.device)
+    device = change.device  # parsed once: it is compared for every register
+    incoming = Side(None, change.hlc, author, device)
     losses: list[Loss] = []
     for key, value in registers(change.fields, map_fields):
         current = state.field_hlc.get(key)
@@ -95,11 +97,16 @@ def apply(
             continue
         if current >= change.hlc:
             # The change lost. Its author's own newer value beating it is no loss.
-            if parse(current).node != change.device:
+            if parse(current).node != device:
                 losses.append(Loss(key, _side(state, key, old), _with(incoming, value)))
-        elif _raced(state, key, change):
+        elif _raced(state, key, change, device):
             losses.append(Loss(key, _with(incoming, value), _side(state, key, old)))
-    if state.deleted and not change.deleted and change.fields and _raced(state, DELETED, change):
+    if (
+        state.deleted
+        and not change.deleted
+        and change.fields
+        and _raced(state, DELETED, change, device)
+    ):
         # An edit of a record another device deleted meanwhile: the delete stands, and the
         # edit is kept beside it.
         losses.append(
@@ -113,7 +120,7 @@ def apply(
             # The same value written again: whoever wrote it first still owns it, so a later
             # overwrite by someone who never saw it is still a conflict.
             continue
-        meta[key] = {"seq": change.seq, "by": author, "device": change.device}
+        meta[key] = {"seq": change.seq, "by": author, "device": device}
     deleted = state.deleted
     if change.deleted and not deleted:
         deleted = True

@@ -309,9 +309,11 @@ def _check_new(batch: _Batch, spec: Collection, change: Change) -> dict[str, Any
     """A change that creates its record: validated once, whole; the record with defaults."""
     _check_keys(spec, change)
     _check_settings_id(spec, change)
-    merged = merge({}, {}, change.fields, change.hlc, spec.map_fields).fields
+    fields = change.fields
+    if any("." in key for key in fields):  # map entries: folded into their maps
+        fields = merge({}, {}, fields, change.hlc, spec.map_fields).fields
     try:
-        whole = validate_record(spec, merged)
+        whole = validate_record(spec, fields)
     except (InvalidValue, UnknownField) as exc:
         raise Rejected("invalid_value", f"A new record needs: {exc}") from exc
     _check_links(batch, spec, None, whole, whole, {}, change)
