@@ -717,7 +717,7 @@ class _Insert:
         procs = self._processors.get(dialect.name)
         if procs is None:
             procs = self._processors[dialect.name] = [
-                c.type.bind_processor(dialect) for c in self.columns
+                c.type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
             ]
         names = [c.name for c in self.columns]
         get = attrgetter(*names) if attribute else itemgetter(*names)

@@ -215,3 +215,32 @@ def test_a_class_handed_over_meanwhile_is_checked_again(
     )
     assert result["status"] == "rejected" and result["error"]["code"] == "forbidden"
     assert stored(app, "sick_cases", case_id).fields["symptoms"] == "发热"
+
+
+def test_rows_written_by_a_push_are_stored_as_sqlalchemy_stores_them(
+    client: TestClient, app: FastAPI, backend: str
+) -> None:
+    """The push writes rows without the ORM; what it stores must be what the ORM would."""
+    school = small_school(app)
+    phone = Phone(client, "cleaner1")
+    rid = new_id()
+    [result] = phone.push(phone.change("disinfection_rounds", rid, a_round(school, phone)))
+    engine = app.state.engine
+    with Session(engine) as session:
+        record = session.get(Record, ("disinfection_rounds", uuid.UUID(rid)))
+        [logged] = session.exec(select(ChangeLog).where(ChangeLog.seq == result["seq"])).all()
+        assert record is not None
+        for table, obj, where in (
+            (Record.__table__, record, f"seq = {record.seq}"),  # type: ignore[attr-defined]
+            (ChangeLog.__table__, logged, f"seq = {logged.seq}"),  # type: ignore[attr-defined]
+        ):
+            raw = session.execute(text(f"SELECT * FROM {table.name} WHERE {where}")).one()  # noqa: S608
+            for column in table.columns:
+                value = getattr(obj, column.name)
+                process = column.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+                expected = process(value) if process is not None and value is not None else value
+                stored = raw._mapping[column.name]
+                if backend == "sqlite":
+                    assert stored == expected, (table.name, column.name)
+                else:  # the driver decodes PostgreSQL's own types
+                    assert stored in (value, expected), (table.name, column.name)
