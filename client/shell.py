@@ -88,7 +88,9 @@ class Shell:
         state, nav = self.state, self.nav
         if role is Role.CLEANER:
             if nav.area_id:
-                return cleaner.checklist(state, self.refresh, nav.area_id, self._back)
+                return cleaner.checklist(
+                    state, self.refresh, nav.area_id, self._back, self.refresh_sync_bar
+                )
             return cleaner.today(state, self.refresh, self._open_area)
         if role is Role.CLASS_TEACHER:
             return teacher.sick_students(state, self.refresh)
@@ -197,4 +199,4 @@ class Shell:
             return
         fresh = sync_bar.build(self.state, self.refresh)
         bar.content = fresh.content if isinstance(fresh, ft.Container) else fresh
-        bar.update()
+        self.page.update()  # sends only what changed: the other controls stay as they are

@@ -57,7 +57,12 @@ def today(state: AppState, refresh: Refresh, open_area: Callable[[str], None]) -
     return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="cleaner")
 
 
-def checklist(state: AppState, refresh: Refresh, area_id: str, back: Refresh) -> ft.Control:
+def checklist(
+    state: AppState, refresh: Refresh, area_id: str, back: Refresh, settle: Refresh | None = None
+) -> ft.Control:
+    """An area's checklist. A tick that is stored is not followed by a redraw of the page
+    (the box shows it already; `settle` updates the sync bar), so quick taps in a row all
+    land; a refused tick redraws, showing the reason and the box as it really is."""
     rows: list[ft.Control] = [
         ft.Row(
             [
@@ -73,15 +78,22 @@ def checklist(state: AppState, refresh: Refresh, area_id: str, back: Refresh) ->
         for entry in entries:
             if entry.item_id != skip and entry.changed():
                 state.tick(area_id, entry.item_id, entry.done(), entry.note(), entry.dosage())
+                if state.error is None:
+                    entry.saved()
 
     for item in state.checklist(area_id):
         entry = _Entry(state, item)
 
         def toggle(event: object, entry: _Entry = entry) -> None:
             entry.box.value = bool(getattr(getattr(event, "control", None), "value", True))
+            shown_error = state.error is not None
             save_typed(skip=entry.item_id)
             state.tick(area_id, entry.item_id, entry.done(), entry.note(), entry.dosage())
-            refresh()
+            if state.error is None and not shown_error and settle is not None:
+                entry.saved()
+                settle()
+            else:
+                refresh()
 
         entry.box.on_change = toggle
         entries.append(entry)
@@ -142,6 +154,10 @@ class _Entry:
         if not product and strength is None:
             return None
         return {"disinfectant": product, "concentration": strength}
+
+    def saved(self) -> None:
+        """What is on screen is now what is stored."""
+        self.before = {**self.before, "note": self.note(), "dosage": self.dosage()}
 
     def changed(self) -> bool:
         if self.note() != self.before["note"]:

@@ -99,3 +99,36 @@ def test_a_background_sync_keeps_what_is_being_typed(client: TestClient, tmp_pat
         assert find(tab.controls[0], f"note-{case_id}").value in (None, "")
     finally:
         phones.close()
+
+
+def test_quick_ticks_all_land_because_a_stored_tick_does_not_redraw(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Each redraw replaces the page's controls, and a tap on a control being replaced is
+    lost in the browser: four quick ticks lost the fourth. A stored tick leaves the page as
+    it is (the sync bar alone is updated); a refused one redraws to show why."""
+    from tests.client.ui_support import Phones, check, find
+    from tests.sync_support import small_school
+
+    school = small_school(client.app)  # type: ignore[arg-type]
+    phones = Phones(client, tmp_path)
+    try:
+        cleaner = phones.sign_in("cleaner1")
+        shell = Shell(cleaner, SERVER_URL)
+        tab = BrowserTab()
+        shell.attach(tab)  # type: ignore[arg-type]
+        click(tab.controls[0], f"area-{school.area_ids[0]}")
+        screen = tab.controls[0]
+        for item in ("windows", "desks", "floor"):
+            check(screen, f"item-{item}", True)  # on the same controls, no redraw between
+            assert tab.controls[0] is screen
+        assert "待上传 4 条" in texts(tab.controls[0])  # the round and three ticks
+        ticked = {i["item_id"]: i["done"] for i in cleaner.checklist(school.area_ids[0])}
+        assert ticked == {"windows": True, "desks": True, "floor": True}
+
+        type_into(screen, "disinfectant-floor", "")
+        check(screen, "item-floor", True)  # refused: the page is drawn again, with the reason
+        assert tab.controls[0] is not screen
+        assert find(tab.controls[0], "error-banner") is not None
+    finally:
+        phones.close()
