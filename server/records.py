@@ -46,7 +46,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
-from sqlalchemy import text, tuple_
+from sqlalchemy import text
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
@@ -90,6 +90,20 @@ class RecordRow:
     @property
     def key(self) -> Key:
         return (self.collection, self.record_id)
+
+
+def _keys_in(keys: list[Key]) -> Any:
+    """`(collection, record_id) IN keys` as one primary-key search per collection (SQLite
+    scans the whole table for a row-value IN)."""
+    ids: dict[str, list[uuid.UUID]] = {}
+    for collection, record_id in keys:
+        ids.setdefault(collection, []).append(record_id)
+    return sa.or_(
+        *(
+            sa.and_(RECORDS.c.collection == collection, RECORDS.c.record_id.in_(some))
+            for collection, some in ids.items()
+        )
+    )
 
 
 def _row(db: Any) -> RecordRow:
@@ -308,7 +322,7 @@ class RecordWriter:
         wanted = [k for k in set(keys) if k not in self._db and k not in self._rows]
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            where = tuple_(RECORDS.c.collection, RECORDS.c.record_id).in_(chunk)
+            where = _keys_in(chunk)
             if self._base is None:
                 # One statement, one snapshot: the counter the reads are numbered after.
                 rows = list(
