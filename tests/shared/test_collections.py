@@ -52,9 +52,23 @@ RECORDS: dict[str, dict[str, Any]] = {
         "name": "卫生间每日消毒",
         "name_en": "Toilet daily disinfection",
         "items": {
-            "wipe_handles": {"zh": "擦拭门把手和水龙头", "en": "Wipe handles and taps", "order": 1},
-            "mop_floor": {"zh": "含氯消毒液拖地", "en": "Mop with chlorine solution", "order": 2},
-            "ventilate": {"zh": "开窗通风30分钟", "en": None, "order": 3},
+            "wipe_handles": {
+                "zh": "擦拭门把手和水龙头",
+                "en": "Wipe handles and taps",
+                "order": 1,
+                "dosage": None,
+            },
+            "mop_floor": {
+                "zh": "含氯消毒液拖地",
+                "en": "Mop with chlorine solution",
+                "order": 2,
+                "dosage": {
+                    "disinfectant": "含氯消毒液",
+                    "concentration": 500.0,
+                    "unit": "mg_per_l",
+                },
+            },
+            "ventilate": {"zh": "开窗通风30分钟", "en": None, "order": 3, "dosage": None},
         },
     },
     "disinfection_rounds": {
@@ -62,13 +76,19 @@ RECORDS: dict[str, dict[str, Any]] = {
         "round_date": "2026-11-29",
         "cleaner_id": CLEANER_ID,
         "items": {
-            "wipe_handles": {"done": True, "at": "2026-11-29T08:15:30Z", "note": ""},
+            "wipe_handles": {
+                "done": True,
+                "at": "2026-11-29T08:15:30Z",
+                "note": "",
+                "dosage": None,
+            },
             "mop_floor": {
                 "done": True,
                 "at": "2026-11-29T16:20:00+08:00",
                 "note": "消毒液快用完了",
+                "dosage": {"disinfectant": "84消毒液", "concentration": 250.0, "unit": "mg_per_l"},
             },
-            "ventilate": {"done": False, "at": None, "note": ""},
+            "ventilate": {"done": False, "at": None, "note": "", "dosage": None},
         },
         "completed_at": "2026-11-29T08:40:00Z",
         "note": "窗户插销坏了，已报修",
@@ -512,15 +532,45 @@ def test_validate_field_returns_json_ready_values() -> None:
 
 def test_round_item_entry_validated_and_defaults_filled() -> None:
     rounds = COLLECTIONS["disinfection_rounds"]
-    full = {"done": True, "at": "2026-11-29T08:15:30Z", "note": ""}
+    full = {"done": True, "at": "2026-11-29T08:15:30Z", "note": "", "dosage": None}
     assert validate_field(rounds, "items.wipe_desks", full) == full
     assert validate_field(rounds, "items.wipe_desks", {"done": True}) == {
         "done": True,
         "at": None,
         "note": "",
+        "dosage": None,
     }
     with_note = validate_field(rounds, "items.mop_floor", {"done": False, "note": "  拖把坏了  "})
-    assert with_note == {"done": False, "at": None, "note": "拖把坏了"}
+    assert with_note == {"done": False, "at": None, "note": "拖把坏了", "dosage": None}
+    used = {"disinfectant": " 84消毒液 ", "concentration": "500"}
+    dosed = validate_field(rounds, "items.mop_floor", {"done": True, "dosage": used})
+    assert dosed["dosage"] == {
+        "disinfectant": "84消毒液",
+        "concentration": 500.0,
+        "unit": "mg_per_l",
+    }
+
+
+@pytest.mark.parametrize(
+    "dosage",
+    [
+        {"disinfectant": "", "concentration": 500},
+        {"disinfectant": "含氯消毒液", "concentration": 0},
+        {"disinfectant": "含氯消毒液", "concentration": -5},
+        {"disinfectant": "酒精", "concentration": 175, "unit": "percent"},
+        {"disinfectant": "含氯消毒液", "concentration": 500, "unit": "ppm"},
+        {"disinfectant": "含氯消毒液"},
+    ],
+)
+def test_an_impossible_dosage_is_invalid_value(dosage: dict[str, Any]) -> None:
+    with pytest.raises(InvalidValue):
+        validate_field(
+            COLLECTIONS["disinfection_rounds"], "items.mop_floor", {"done": True, "dosage": dosage}
+        )
+    with pytest.raises(InvalidValue):
+        validate_field(
+            COLLECTIONS["checklist_templates"], "items.mop_floor", {"zh": "拖地", "dosage": dosage}
+        )
 
 
 @pytest.mark.parametrize(
@@ -545,6 +595,7 @@ def test_checklist_template_entry_validated() -> None:
         "zh": "擦门把手",
         "en": None,
         "order": 0,
+        "dosage": None,
     }
     with pytest.raises(InvalidValue):
         validate_field(templates, "items.wipe_handles", {"zh": ""})
@@ -612,8 +663,8 @@ def test_whole_map_accepted() -> None:
         "mop_floor": {"done": False},
     }
     assert validate_field(rounds, "items", items) == {
-        "wipe_desks": {"done": True, "at": "2026-11-29T08:15:30Z", "note": ""},
-        "mop_floor": {"done": False, "at": None, "note": ""},
+        "wipe_desks": {"done": True, "at": "2026-11-29T08:15:30Z", "note": "", "dosage": None},
+        "mop_floor": {"done": False, "at": None, "note": "", "dosage": None},
     }
     assert validate_field(rounds, "items", {}) == {}
     templates = COLLECTIONS["checklist_templates"]
@@ -650,7 +701,7 @@ MAP_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 @given(entry=st.text(alphabet=MAP_KEY_ALPHABET, min_size=1, max_size=64))
 def test_any_well_formed_map_key_accepted(entry: str) -> None:
     result = validate_field(COLLECTIONS["disinfection_rounds"], f"items.{entry}", {"done": True})
-    assert result == {"done": True, "at": None, "note": ""}
+    assert result == {"done": True, "at": None, "note": "", "dosage": None}
 
 
 @settings(max_examples=60, deadline=None)
