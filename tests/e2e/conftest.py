@@ -102,9 +102,11 @@ def _browser_unavailable(reason: str) -> NoReturn:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator["Browser"]:
-    """One headless Chromium for the session (each test opens its own contexts)."""
+    """One headless Chromium for a test module (each test opens its own contexts). Not for
+    the session: Playwright's sync API keeps an event loop running in the main thread while
+    it is open, and later tests that start their own (`asyncio.run`) would find it."""
     if not Path(CHROMIUM).exists():
         _browser_unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
