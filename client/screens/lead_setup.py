@@ -63,7 +63,7 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
             state.text("ui.daily") if days == 1 else state.text("ui.every_days").format(days=days)
         )
         rows.append(
-            ft.ListTile(
+            ft.ExpansionTile(
                 title=ft.Text(
                     state.name_of("areas", area.record_id),
                     color=None if active else ft.Colors.GREY_500,
@@ -81,6 +81,7 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
                 trailing=ft.Switch(
                     value=active, on_change=toggle, key=f"area-active-{area.record_id}"
                 ),
+                controls=_area_editor(state, refresh, area.record_id, fields, templates),
                 key=f"area-row-{area.record_id}",
             )
         )
@@ -120,6 +121,48 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
         frequency,
         labelled(template),
         ft.Button(content=state.text("ui.save"), on_click=add_area, key="area-save"),
+    ]
+
+
+def _area_editor(
+    state: AppState,
+    refresh: Refresh,
+    area_id: str,
+    fields: dict[str, Any],
+    templates: dict[str, str],
+) -> list[ft.Control]:
+    """Rename an area, change how often it is due or its checklist (works offline)."""
+    name = field(state.text("ui.name"), f"area-name-{area_id}", value=fields["name"])
+    every = field(
+        state.text("ui.frequency"),
+        f"area-frequency-{area_id}",
+        value=str(fields["frequency_days"]),
+        width=140,
+    )
+    template = ft.Dropdown(
+        label=state.text("ui.checklist"),
+        options=[ft.DropdownOption(key=tid, text=label) for tid, label in templates.items()],
+        value=str(fields["checklist_template_id"]),
+        key=f"area-template-{area_id}",
+    )
+
+    def save(_event: object) -> None:
+        state.edit_record(
+            "areas",
+            area_id,
+            {
+                "name": name.value or "",
+                "frequency_days": reading(every.value, int),
+                "checklist_template_id": template.value or "",
+            },
+        )
+        refresh()
+
+    return [
+        name,
+        every,
+        labelled(template),
+        ft.Button(content=state.text("ui.save"), on_click=save, key=f"area-update-{area_id}"),
     ]
 
 

@@ -288,3 +288,32 @@ def test_a_refused_change_can_be_discarded(phones: Phones, school: School) -> No
     assert refused.code == "forbidden"
     click(shell.build(), f"discard-{refused.entry.change_id}")
     assert teacher.rejected() == [] and not has(shell.build(), "rejected-list")
+
+
+def test_lead_renames_an_area_and_changes_how_often_it_is_due(
+    phones: Phones, school: School, app: FastAPI
+) -> None:
+    lead, shell = _lead_on(phones, "areas")
+    area = school.area_ids[1]
+    tree = shell.build()
+    assert find(tree, f"area-name-{area}").value == "二楼教室"
+    type_into(tree, f"area-frequency-{area}", "every other day")
+    click(tree, f"area-update-{area}")
+    assert lead.error is not None and lead.error.code == "invalid_value"
+    assert (
+        next(a for a in lead.records_of("areas") if a.record_id == area).fields["frequency_days"]
+        == 1
+    )  # nothing half saved
+
+    tree = shell.build()
+    type_into(tree, f"area-name-{area}", "二楼东侧教室")
+    type_into(tree, f"area-frequency-{area}", "2")
+    click(tree, f"area-update-{area}")
+    assert lead.error is None
+    assert "每 2 天" in text_of(find(shell.build(), f"area-row-{area}").subtitle)
+    synced(lead)
+    stored = server_record(app, "areas", area)
+    assert stored is not None
+    assert stored.fields["name"] == "二楼东侧教室" and stored.fields["frequency_days"] == 2
+    cleaner = phones.sign_in("cleaner1")
+    assert "二楼东侧教室" in {row.name for row in cleaner.today_areas()}
