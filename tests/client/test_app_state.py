@@ -1,13 +1,9 @@
 """AppState, each role's actions, against the real server in-process: what they leave in the
 phone's store and, after `sync_now`, on the server; and the errors a person can cause."""
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from client.encrypted_store import MAX_FAILED_UNLOCKS
 from shared.i18n import t
@@ -24,22 +20,10 @@ from tests.client.ui_support import (
     synced,
 )
 from tests.factories import PASSWORD
-from tests.sync_support import School, small_school
+from tests.sync_support import School
 
 STAMP = "2026-11-25T02:00:00Z"
 ONE_DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def school(app: FastAPI) -> School:
-    return small_school(app)
-
-
-@pytest.fixture
-def phones(client: TestClient, tmp_path: Path, school: School) -> Iterator[Phones]:
-    made = Phones(client, tmp_path)
-    yield made
-    made.close()
 
 
 def _at(value: str | None) -> datetime:

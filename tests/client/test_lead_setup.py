@@ -1,10 +1,6 @@
 """The lead's setup screens driven as the lead uses them: areas, checklists, classes,
 students (synced records, offline) and staff accounts (the server's, online)."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -25,19 +21,7 @@ from tests.client.ui_support import (
     texts,
     type_into,
 )
-from tests.sync_support import School, small_school
-
-
-@pytest.fixture
-def school(app: FastAPI) -> School:
-    return small_school(app)
-
-
-@pytest.fixture
-def phones(client: TestClient, tmp_path: Path, school: School) -> Iterator[Phones]:
-    made = Phones(client, tmp_path)
-    yield made
-    made.close()
+from tests.sync_support import School
 
 
 def _lead_on(phones: Phones, section: str, lang: str = "zh") -> tuple[AppState, Shell]:

@@ -3,14 +3,11 @@ handlers, and look at the state, the store and the rebuilt tree (`flet test` doe
 here; see the house style)."""
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import flet as ft
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from client.app_state import AppState
 from client.encrypted_store import MAX_FAILED_UNLOCKS
@@ -37,7 +34,7 @@ from tests.client.ui_support import (
     type_into,
 )
 from tests.factories import PASSWORD
-from tests.sync_support import School, small_school
+from tests.sync_support import School
 
 ROLE_KEYS = {
     "cleaner": {"screen-cleaner", "cleaner", "cleaner-today"},
@@ -66,18 +63,6 @@ HEADINGS = {
     "lead": ("lead-dashboard", "今日概况"),
 }
 CATALOGUE_KEY = re.compile(r"^(ui|error|kind|risk|role|status|method|mood|intervention)\.")
-
-
-@pytest.fixture
-def school(app: FastAPI) -> School:
-    return small_school(app)
-
-
-@pytest.fixture
-def phones(client: TestClient, tmp_path: Path, school: School) -> Iterator[Phones]:
-    made = Phones(client, tmp_path)
-    yield made
-    made.close()
 
 
 def _shell(state: AppState) -> Shell:

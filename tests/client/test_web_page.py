@@ -11,9 +11,19 @@ from client import main as web
 from client.accounts import PhoneUsers
 from client.shell import Shell
 from shared.schemas.vocabulary import Role
-from tests.client.ui_support import SERVER_URL, click, texts, type_into
+from tests.client.test_screens import _open_case_from_the_form
+from tests.client.ui_support import (
+    SERVER_URL,
+    Phones,
+    check,
+    click,
+    find,
+    synced,
+    texts,
+    type_into,
+)
 from tests.factories import PASSWORD, create_user
-from tests.sync_support import AppTransport
+from tests.sync_support import AppTransport, School
 
 
 class BrowserTab:
@@ -62,73 +72,55 @@ def test_closing_the_tab_locks_the_data_and_ends_background_sync(
     assert tab.tasks[0].cancelled()
 
 
-def test_a_background_sync_keeps_what_is_being_typed(client: TestClient, tmp_path: Path) -> None:
+def test_a_background_sync_keeps_what_is_being_typed(phones: Phones, school: School) -> None:
     """A teacher typing a note while a sync pulls a colleague's change keeps the note; a
     field whose data changed shows the new data; a tap on Save clears the form."""
-    from tests.client.test_screens import _open_case_from_the_form
-    from tests.client.ui_support import Phones, find, synced
-    from tests.sync_support import small_school
+    teacher = phones.sign_in("teacher1")
+    shell = Shell(teacher, SERVER_URL)
+    tab = BrowserTab()
+    shell.attach(tab)  # type: ignore[arg-type]
+    case_id = _open_case_from_the_form(teacher, shell, school.student_ids[school.class_ids[0]][0])
+    synced(teacher)
+    shell.refresh()
+    type_into(tab.controls[0], f"note-{case_id}", "家长说孩子还在咳嗽")
+    type_into(tab.controls[0], "refer-reason", "最近很少说话")
 
-    school = small_school(client.app)  # type: ignore[arg-type]
-    phones = Phones(client, tmp_path)
-    try:
-        teacher = phones.sign_in("teacher1")
-        shell = Shell(teacher, SERVER_URL)
-        tab = BrowserTab()
-        shell.attach(tab)  # type: ignore[arg-type]
-        case_id = _open_case_from_the_form(
-            teacher, shell, school.student_ids[school.class_ids[0]][0]
-        )
-        synced(teacher)
-        shell.refresh()
-        type_into(tab.controls[0], f"note-{case_id}", "家长说孩子还在咳嗽")
-        type_into(tab.controls[0], "refer-reason", "最近很少说话")
+    other = phones.sign_in("teacher1")  # the same teacher on a second phone
+    other.add_follow_up(case_id, "phone", note="早上已电话联系")
+    synced(other)
+    teacher.sync_now()
+    shell.refresh(keep_typed=True)
+    screen = tab.controls[0]
+    assert find(screen, f"note-{case_id}").value == "家长说孩子还在咳嗽"
+    assert find(screen, "refer-reason").value == "最近很少说话"
+    card = " ".join(texts(find(screen, f"case-{case_id}")))
+    assert "今日已跟踪" in card and "早上已电话联系" not in card  # notes stay in the case
 
-        other = phones.sign_in("teacher1")  # the same teacher on a second phone
-        other.add_follow_up(case_id, "phone", note="早上已电话联系")
-        synced(other)
-        teacher.sync_now()
-        shell.refresh(keep_typed=True)
-        screen = tab.controls[0]
-        assert find(screen, f"note-{case_id}").value == "家长说孩子还在咳嗽"
-        assert find(screen, "refer-reason").value == "最近很少说话"
-        card = " ".join(texts(find(screen, f"case-{case_id}")))
-        assert "今日已跟踪" in card and "早上已电话联系" not in card  # notes stay in the case
-
-        click(screen, f"save-follow-up-{case_id}")  # the save redraws: the form is empty
-        assert find(tab.controls[0], f"note-{case_id}").value in (None, "")
-    finally:
-        phones.close()
+    click(screen, f"save-follow-up-{case_id}")  # the save redraws: the form is empty
+    assert find(tab.controls[0], f"note-{case_id}").value in (None, "")
 
 
 def test_quick_ticks_all_land_because_a_stored_tick_does_not_redraw(
-    client: TestClient, tmp_path: Path
+    phones: Phones, school: School
 ) -> None:
     """Each redraw replaces the page's controls, and a tap on a control being replaced is
     lost in the browser: four quick ticks lost the fourth. A stored tick leaves the page as
     it is (the sync bar alone is updated); a refused one redraws to show why."""
-    from tests.client.ui_support import Phones, check, find
-    from tests.sync_support import small_school
 
-    school = small_school(client.app)  # type: ignore[arg-type]
-    phones = Phones(client, tmp_path)
-    try:
-        cleaner = phones.sign_in("cleaner1")
-        shell = Shell(cleaner, SERVER_URL)
-        tab = BrowserTab()
-        shell.attach(tab)  # type: ignore[arg-type]
-        click(tab.controls[0], f"area-{school.area_ids[0]}")
-        screen = tab.controls[0]
-        for item in ("windows", "desks", "floor"):
-            check(screen, f"item-{item}", True)  # on the same controls, no redraw between
-            assert tab.controls[0] is screen
-        assert "待上传 4 条" in texts(tab.controls[0])  # the round and three ticks
-        ticked = {i["item_id"]: i["done"] for i in cleaner.checklist(school.area_ids[0])}
-        assert ticked == {"windows": True, "desks": True, "floor": True}
+    cleaner = phones.sign_in("cleaner1")
+    shell = Shell(cleaner, SERVER_URL)
+    tab = BrowserTab()
+    shell.attach(tab)  # type: ignore[arg-type]
+    click(tab.controls[0], f"area-{school.area_ids[0]}")
+    screen = tab.controls[0]
+    for item in ("windows", "desks", "floor"):
+        check(screen, f"item-{item}", True)  # on the same controls, no redraw between
+        assert tab.controls[0] is screen
+    assert "待上传 4 条" in texts(tab.controls[0])  # the round and three ticks
+    ticked = {i["item_id"]: i["done"] for i in cleaner.checklist(school.area_ids[0])}
+    assert ticked == {"windows": True, "desks": True, "floor": True}
 
-        type_into(screen, "disinfectant-floor", "")
-        check(screen, "item-floor", True)  # refused: the page is drawn again, with the reason
-        assert tab.controls[0] is not screen
-        assert find(tab.controls[0], "error-banner") is not None
-    finally:
-        phones.close()
+    type_into(screen, "disinfectant-floor", "")
+    check(screen, "item-floor", True)  # refused: the page is drawn again, with the reason
+    assert tab.controls[0] is not screen
+    assert find(tab.controls[0], "error-banner") is not None
