@@ -45,6 +45,15 @@ def read_register(fields: Mapping[str, Any], key: str) -> Any:
     return container.get(entry) if isinstance(container, Mapping) else None
 
 
+def entry_into(fields: dict[str, Any], name: str) -> dict[str, Any]:
+    """The map `name` of `fields` to write an entry into; a map in place of anything else
+    (a null, say, written earlier in the same change)."""
+    container = fields.get(name)
+    if not isinstance(container, dict):
+        container = fields[name] = {}
+    return container
+
+
 def merge(
     fields: Mapping[str, Any],
     field_hlc: Mapping[str, str],
@@ -70,6 +79,6 @@ def merge(
         if entry is None:
             out.fields[name] = value
         else:
-            out.fields.setdefault(name, {})[entry] = value
+            entry_into(out.fields, name)[entry] = value
         out.won.append(key)
     return out

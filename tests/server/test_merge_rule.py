@@ -2,7 +2,10 @@
 
 import uuid
 
-from server.sync.merge_rule import IncomingChange, RecordState, apply
+from hypothesis import given
+from hypothesis import strategies as st
+
+from server.sync.merge_rule import IncomingChange, RecordState, _merge_change, apply
 
 MAPS = frozenset({"items"})
 ALICE = uuid.UUID(int=1)
@@ -214,3 +217,36 @@ def test_order_of_arrival_does_not_change_the_result() -> None:
             )
         results.append((current.fields, current.field_hlc))
     assert results[0] == results[1] == results[2]
+
+
+# A new record takes a one-pass path; it must give what the general merge gives.
+_keys = st.sampled_from(["note", "area_id", "items", "items.a", "items.b", "items.c-1"])
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(max_size=5),
+    st.dictionaries(st.sampled_from("ab"), st.integers()),
+)
+
+
+@given(
+    fields=st.dictionaries(
+        _keys,
+        st.one_of(
+            _values, st.dictionaries(st.sampled_from(["a", "b", "x_2"]), _values, max_size=3)
+        ),
+        max_size=5,
+    ),
+    deleted=st.booleans(),
+    author=st.sampled_from([ALICE, None]),
+)
+def test_a_first_write_is_the_general_merge_into_nothing(
+    fields: dict, deleted: bool, author: uuid.UUID | None
+) -> None:
+    incoming = IncomingChange(fields, stamp(5000, "phone-c", 3), author, None, 42, deleted)
+    fast, losses = apply(RecordState(), incoming, MAPS)
+    general, general_losses = _merge_change(
+        RecordState(), incoming, MAPS, str(author) if author else None, "phone-c"
+    )
+    assert losses == general_losses == []
+    assert fast == general

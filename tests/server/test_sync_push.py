@@ -118,6 +118,28 @@ def test_rejection_codes_in_the_protocol_order(client: TestClient, app: FastAPI)
     assert ok["status"] == "applied"
 
 
+def test_a_map_set_to_null_and_an_entry_in_one_change_is_no_server_error(
+    client: TestClient, app: FastAPI
+) -> None:
+    """`items: null` beside `items.sills` in a new record: the entry makes `items` a map
+    again (this was a TypeError, a 500). On an existing record the null is refused."""
+    school = small_school(app)
+    phone = Phone(client, "cleaner1")
+    rid = new_id()
+    entry = {"done": True, "at": "2026-11-29T07:30:00+08:00", "note": "窗台"}
+    fields = {**a_round(school, phone), "items": None, "items.sills": entry}
+    [new] = phone.push(phone.change("disinfection_rounds", rid, fields))
+    [again] = phone.push(
+        phone.change("disinfection_rounds", rid, {"items": None, "items.sills": entry})
+    )
+    assert (new["status"], again["status"]) == ("applied", "rejected")
+    assert again["error"]["code"] == "invalid_value"
+    with Session(app.state.engine) as session:
+        record = session.get(Record, ("disinfection_rounds", uuid.UUID(rid)))
+        assert record is not None
+        assert record.fields["items"]["sills"]["note"] == "窗台"
+
+
 def test_batch_limits(client: TestClient, app: FastAPI) -> None:
     school = small_school(app)
     phone = Phone(client, "cleaner1")
