@@ -643,37 +643,21 @@ class RecordWriter:
         ]
 
     def _pg_params(self, watch: Collection[str] = ()) -> dict[str, Any]:
-        """The plan as JSON, its numbers relative: the k-th as -k (see `_PG_WRITE`)."""
-        base = self._anchor()
+        """The plan as JSON, numbered from its base (see `_PG_WRITE`)."""
         read = [
             {"collection": c, "record_id": r, "seq": row.seq if row is not None else None}
             for (c, r), row in self._db.items()
         ]
-        # Every number of the plan, made relative in place for the encoding, then restored.
-        numbered: list[Any] = [*self._stamped, *self._changes, *self._moves]
-        rows = list(self._rows.values())
-        for item in numbered:
-            item["seq"] = base - item["seq"]
-        for row in rows:
-            row.seq = base - row.seq
-        try:
-            encoded = {
-                "records": orjson.dumps(rows).decode(),  # the dataclass's fields: the columns
-                "changes": orjson.dumps(self._changes).decode(),
-                "moves": orjson.dumps(self._moves).decode(),
-            }
-        finally:
-            for item in numbered:
-                item["seq"] = base - item["seq"]
-            for row in rows:
-                row.seq = base - row.seq
         return {
-            "base": base,
+            "base": self._anchor(),
             "used": self._used,
             "strict": self.moved,
             "watch": list(watch),
             "read": orjson.dumps(read).decode(),
-            **encoded,
+            # The dataclass's fields are the columns.
+            "records": orjson.dumps(list(self._rows.values())).decode(),
+            "changes": orjson.dumps(self._changes).decode(),
+            "moves": orjson.dumps(self._moves).decode(),
         }
 
     def _write_rows(self) -> None:
@@ -761,24 +745,25 @@ _MOVE_COLUMNS = [c.name for c in MOVES.columns if c.name != "id"]
 
 
 def _numbered(columns: list[str]) -> str:
-    """The select list: `seq` sent as -k (the plan's k-th number) becomes last_seq + k."""
-    return ", ".join(
-        "(SELECT last_seq FROM ok) - j.seq" if c == "seq" else f"j.{c}" for c in columns
-    )
+    """The select list: the plan's numbers follow the counter (moved up by `shift`)."""
+    return ", ".join("j.seq + (SELECT shift FROM ok)" if c == "seq" else f"j.{c}" for c in columns)
 
 
-# The field_meta entries the plan made carry -k as their seq, like the rows.
-_META = """(SELECT coalesce(json_object_agg(e.key, CASE WHEN (e.value->>'seq')::bigint < 0
-    THEN jsonb_set(e.value::jsonb, '{seq}',
-                   to_jsonb((SELECT last_seq FROM ok) - (e.value->>'seq')::bigint))::json
-    ELSE e.value END), '{}'::json) FROM json_each(j.field_meta) e)"""
+# The field_meta entries the plan made hold plan numbers (above its base) too; rewritten
+# only when the counter moved since the plan was numbered (never with a single writer).
+_META = """CASE WHEN (SELECT shift FROM ok) = 0 THEN j.field_meta ELSE
+    (SELECT coalesce(json_object_agg(e.key, CASE WHEN (e.value->>'seq')::bigint > %(base)s
+        THEN jsonb_set(e.value::jsonb, '{seq}',
+                       to_jsonb((e.value->>'seq')::bigint + (SELECT shift FROM ok)))::json
+        ELSE e.value END), '{}'::json) FROM json_each(j.field_meta) e) END"""
 
 # PostgreSQL: check and write the whole plan in one statement, under the counter's lock
 # (taken by the statement before it, in the same transaction, so that this statement's
 # snapshot has every earlier commit). Written only if every record the plan read is still
 # at the seq it read (absent ones still absent), no record of the watched collections
 # changed since the plan's base, and, when `strict`, the counter itself has not moved.
-# The plan's numbers come relative (-k) and are numbered from the counter here.
+# The plan is numbered base + 1 ... base + used; if others committed since, its numbers
+# move up by what the counter moved (`shift`).
 _PG_LOCK = "SELECT last_seq FROM seq_counter WHERE id = 1 FOR UPDATE"
 _PG_WRITE = f"""
 WITH cur AS (SELECT last_seq FROM seq_counter WHERE id = 1),
@@ -793,7 +778,7 @@ watched AS (
     WHERE seq > %(base)s AND collection = ANY(%(watch)s::text[])
 ),
 ok AS (
-    SELECT last_seq,
+    SELECT last_seq, last_seq - %(base)s AS shift,
            (SELECT n FROM stale) = 0 AND (SELECT n FROM watched) = 0
            AND (NOT %(strict)s OR last_seq = %(base)s) AS ok
     FROM cur
