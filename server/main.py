@@ -1,6 +1,9 @@
 """The FastAPI application factory."""
 
+import gc
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -12,10 +15,20 @@ from server.sync import routes as sync
 from shared.hlc import Clock
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # What is loaded by now (modules, schemas, the engine) lives as long as the process:
+    # moved out of the collector's sight, so that collecting during a push of hundreds of
+    # records does not walk it again and again (the profile showed 14 % of push time).
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database must already be migrated (`carerounds-server migrate`)."""
     settings = settings or Settings()
-    app = FastAPI(title="CareRounds sync server", version="1")
+    app = FastAPI(title="CareRounds sync server", version="1", lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     # One clock per process; its random node keeps stamps unique across processes.
