@@ -20,7 +20,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     if settings.is_sqlite and args.workers > 1:
         print("note: several workers on SQLite share one writer; PostgreSQL scales further.")
     uvicorn.run(
-        "server.main:create_app",
+        "server.main:serve_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -1,5 +1,25 @@
+import gc
+
+import pytest
 from fastapi.testclient import TestClient
+
+from server import main
+from server.config import Settings
 
 
 def test_health(client: TestClient, backend: str) -> None:
     assert client.get("/api/v1/health").json() == {"status": "ok", "protocol": "1"}
+
+
+def test_a_served_process_freezes_what_startup_loaded(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREROUNDS_DATABASE_URL", str(settings.database_url))
+    app = main.serve_app()
+    assert app.state.settings.database_url == settings.database_url
+    try:
+        with TestClient(app):
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        app.state.engine.dispose()
