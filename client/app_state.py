@@ -330,7 +330,10 @@ class AppState:
             record = self._store().get("disinfection_rounds", round_id)
             ticks = record.fields.get("items", {}) if record else {}
         items = template.fields.get("items", {}) if template else {}
-        ordered = sorted(items.items(), key=lambda kv: (kv[1].get("order", 0), kv[0]))
+        ordered = sorted(
+            ((key, item) for key, item in items.items() if not item.get("retired")),
+            key=lambda kv: (kv[1].get("order", 0), kv[0]),
+        )
         return [
             {
                 "item_id": item_id,

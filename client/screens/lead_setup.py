@@ -86,6 +86,7 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
             )
         )
     area_name = field(state.text("ui.name"), "area-name")
+    area_name_en = field(state.text("ui.name_en"), "area-name-en")
     kind = ft.Dropdown(
         label=state.text("report.kind"),
         value="classroom",
@@ -105,6 +106,7 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
             "areas",
             {
                 "name": area_name.value or "",
+                "name_en": (area_name_en.value or "").strip() or None,
                 "kind": kind.value or "classroom",
                 "frequency_days": reading(frequency.value, int),
                 "checklist_template_id": template.value or "",
@@ -117,6 +119,7 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
         ft.Divider(),
         heading(state.text("ui.add_area")),
         area_name,
+        area_name_en,
         labelled(kind),
         frequency,
         labelled(template),
@@ -133,6 +136,9 @@ def _area_editor(
 ) -> list[ft.Control]:
     """Rename an area, change how often it is due or its checklist (works offline)."""
     name = field(state.text("ui.name"), f"area-name-{area_id}", value=fields["name"])
+    name_en = field(
+        state.text("ui.name_en"), f"area-name-en-{area_id}", value=fields.get("name_en") or ""
+    )
     every = field(
         state.text("ui.frequency"),
         f"area-frequency-{area_id}",
@@ -152,6 +158,7 @@ def _area_editor(
             area_id,
             {
                 "name": name.value or "",
+                "name_en": (name_en.value or "").strip() or None,
                 "frequency_days": reading(every.value, int),
                 "checklist_template_id": template.value or "",
             },
@@ -160,6 +167,7 @@ def _area_editor(
 
     return [
         name,
+        name_en,
         every,
         labelled(template),
         ft.Button(content=state.text("ui.save"), on_click=save, key=f"area-update-{area_id}"),
@@ -169,7 +177,7 @@ def _area_editor(
 def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
     rows: list[ft.Control] = [heading(state.text("ui.section.checklists"))]
     for template in state.records_of("checklist_templates"):
-        items = sorted(template.fields["items"].values(), key=lambda i: i.get("order", 0))
+        items = [item for _key, item in _in_use(template.fields["items"])]
         lines = [
             (i.get("en") if state.lang == "en" and i.get("en") else i["zh"])
             + (" ✎" if i.get("dosage") else "")
@@ -179,7 +187,10 @@ def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
             ft.ExpansionTile(
                 title=ft.Text(state.name_of("checklist_templates", template.record_id)),
                 subtitle=ft.Text(state.text("ui.items_count").format(count=len(items)), size=12),
-                controls=[ft.Text(f"{n}. {line}", size=13) for n, line in enumerate(lines, 1)],
+                controls=[
+                    *(ft.Text(f"{n}. {line}", size=13) for n, line in enumerate(lines, 1)),
+                    *_checklist_editor(state, refresh, template.record_id, template.fields),
+                ],
                 key=f"template-{template.record_id}",
             )
         )
@@ -209,10 +220,10 @@ def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
     ]
 
 
-def checklist_items(text: str) -> dict[str, dict[str, Any]]:
+def checklist_lines(text: str) -> list[dict[str, Any]]:
     """One item per line, in order; "[disinfectant strength unit]" at the end of a line
     asks the cleaner to record what they used for it."""
-    items: dict[str, dict[str, Any]] = {}
+    items: list[dict[str, Any]] = []
     for line in (raw.strip() for raw in text.splitlines()):
         if not line:
             continue
@@ -225,8 +236,111 @@ def checklist_items(text: str) -> dict[str, dict[str, Any]]:
                 "concentration": reading(asked["strength"], float),
                 "unit": "percent" if asked["unit"] == "%" else "mg_per_l",
             }
-        items[f"item{len(items) + 1:02d}"] = item
+        items.append(item)
     return items
+
+
+def checklist_items(text: str) -> dict[str, dict[str, Any]]:
+    """A new checklist's items map, keyed item01, item02, ..."""
+    return {f"item{n:02d}": item for n, item in enumerate(checklist_lines(text), 1)}
+
+
+def checklist_text(items: dict[str, dict[str, Any]]) -> str:
+    """A checklist's items (those not retired) as the lines the lead types."""
+    lines = []
+    for _key, item in _in_use(items):
+        dosage = item.get("dosage")
+        strength = ""
+        if dosage:
+            unit = "%" if dosage.get("unit") == "percent" else " mg/L"
+            strength = f" [{dosage['disinfectant']} {dosage['concentration']:g}{unit}]"
+        lines.append(item["zh"] + strength)
+    return "\n".join(lines)
+
+
+def _in_use(items: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return sorted(
+        ((key, item) for key, item in items.items() if not item.get("retired")),
+        key=lambda kv: (kv[1].get("order", 0), kv[0]),
+    )
+
+
+def edited_items(items: dict[str, dict[str, Any]], text: str) -> dict[str, dict[str, Any]]:
+    """The map entries that turn a checklist's `items` into the typed lines.
+
+    A line keeps the key of the item it still is, so that rounds already recorded keep
+    pointing at the right thing: first the item with the same wording (moved lines), then
+    the item that stood at the same place (a corrected wording). Other lines are new
+    items; items no line kept are retired (entries are never removed)."""
+    lines = checklist_lines(text)
+    current = _in_use(items)
+    by_label = {item["zh"]: key for key, item in current}
+    kept: dict[int, str] = {}
+    for index, line in enumerate(lines):
+        key = by_label.pop(line["zh"], None)
+        if key is not None:
+            kept[index] = key
+    free = [key for key, _item in current if key not in kept.values()]
+    for index, _line in enumerate(lines):
+        if index not in kept and index < len(current) and current[index][0] in free:
+            kept[index] = current[index][0]
+            free.remove(current[index][0])
+    numbers = [int(k[4:]) for k in items if k.startswith("item") and k[4:].isdigit()]
+    next_number = max(numbers, default=0) + 1
+    out: dict[str, dict[str, Any]] = {}
+    for index, line in enumerate(lines):
+        key = kept.get(index)
+        if key is None:
+            key, next_number = f"item{next_number:02d}", next_number + 1
+        old = items.get(key, {})
+        if old.get("en") and old.get("zh") == line["zh"]:
+            line["en"] = old["en"]  # the English wording still says the same
+        if _essence(old) != _essence(line):
+            out[key] = line
+    for key in free:
+        out[key] = {**items[key], "retired": True}
+    return out
+
+
+def _essence(item: dict[str, Any]) -> tuple[Any, ...]:
+    """What an item says, whichever defaults were spelled out."""
+    return (
+        item.get("zh"),
+        item.get("en") or None,
+        item.get("order", 0),
+        item.get("dosage") or None,
+        bool(item.get("retired")),
+    )
+
+
+def _checklist_editor(
+    state: AppState, refresh: Refresh, template_id: str, fields: dict[str, Any]
+) -> list[ft.Control]:
+    """Rename a checklist and change its items, as lines (works offline)."""
+    name = field(state.text("ui.name"), f"template-name-{template_id}", value=fields["name"])
+    typed = field(
+        state.text("ui.checklist_items"),
+        f"template-items-{template_id}",
+        value=checklist_text(fields["items"]),
+        multiline=True,
+        min_lines=4,
+        helper=state.text("ui.checklist_items_help"),
+    )
+
+    def save(_event: object) -> None:
+        changed: dict[str, Any] = {"name": name.value or ""}
+        for key, item in edited_items(fields["items"], typed.value or "").items():
+            changed[f"items.{key}"] = item
+        state.edit_record("checklist_templates", template_id, changed)
+        refresh()
+
+    return [
+        name,
+        typed,
+        ft.Button(
+            content=state.text("ui.save"), on_click=save, key=f"template-update-{template_id}"
+        ),
+    ]
 
 
 def _classes(state: AppState, refresh: Refresh) -> list[ft.Control]:
@@ -242,26 +356,24 @@ def _classes(state: AppState, refresh: Refresh) -> list[ft.Control]:
         teachers = ", ".join(
             state.person_name(str(t)) or "?" for t in record.fields.get("teacher_ids", [])
         )
+        summary = " · ".join(
+            part
+            for part in (
+                name,
+                state.text("ui.students_count").format(count=counts.get(class_id, 0)),
+                teachers,
+            )
+            if part
+        )
         rows.append(
-            ft.Text(
-                " · ".join(
-                    part
-                    for part in (
-                        name,
-                        state.text("ui.students_count").format(count=counts.get(class_id, 0)),
-                        teachers,
-                    )
-                    if part
-                ),
-                key=f"class-row-{class_id}",
+            ft.ExpansionTile(
+                title=ft.Text(summary, key=f"class-row-{class_id}"),
+                controls=_class_editor(state, refresh, class_id, record.fields),
+                key=f"class-tile-{class_id}",
             )
         )
     class_name = field(state.text("ui.name"), "class-name")
-    teacher_options = [
-        ft.DropdownOption(key=p["id"], text=p["display_name"])
-        for p in state.staff()
-        if p["role"] == Role.CLASS_TEACHER.value and p["active"]
-    ]
+    teacher_options = _teacher_options(state)
     teacher = ft.Dropdown(
         label=state.text("role.class_teacher"), options=teacher_options, key="class-teacher"
     )
@@ -309,6 +421,52 @@ def _classes(state: AppState, refresh: Refresh) -> list[ft.Control]:
         student_no,
         labelled(student_class),
         ft.Button(content=state.text("ui.save"), on_click=add_student, key="student-save"),
+    ]
+
+
+def _teacher_options(state: AppState) -> list[ft.DropdownOption]:
+    return [
+        ft.DropdownOption(key=p["id"], text=p["display_name"])
+        for p in state.staff()
+        if p["role"] == Role.CLASS_TEACHER.value and p["active"]
+    ]
+
+
+def _class_editor(
+    state: AppState, refresh: Refresh, class_id: str, fields: dict[str, Any]
+) -> list[ft.Control]:
+    """Rename a class or hand it to another teacher (works offline)."""
+    name = field(state.text("ui.name"), f"class-name-{class_id}", value=fields["name"])
+    name_en = field(
+        state.text("ui.name_en"), f"class-name-en-{class_id}", value=fields.get("name_en") or ""
+    )
+    current = [str(t) for t in fields.get("teacher_ids", [])]
+    teacher = ft.Dropdown(
+        label=state.text("role.class_teacher"),
+        options=_teacher_options(state),
+        value=current[0] if current else None,
+        key=f"class-teacher-{class_id}",
+    )
+
+    def save(_event: object) -> None:
+        chosen = teacher.value
+        teachers = [chosen, *(t for t in current[1:] if t != chosen)] if chosen else current
+        state.edit_record(
+            "classes",
+            class_id,
+            {
+                "name": name.value or "",
+                "name_en": (name_en.value or "").strip() or None,
+                "teacher_ids": teachers,
+            },
+        )
+        refresh()
+
+    return [
+        name,
+        name_en,
+        labelled(teacher),
+        ft.Button(content=state.text("ui.save"), on_click=save, key=f"class-update-{class_id}"),
     ]
 
 

@@ -77,6 +77,9 @@ class ChecklistItem(RecordSchema):
     # Set when the cleaner must record the disinfectant and concentration used for this
     # item; it is what the school prescribes, offered to the cleaner as the default.
     dosage: Dosage | None = None
+    # Taken off the checklist. A map entry cannot be removed (entries merge one by one, and
+    # rounds already recorded name it), so an item leaves by being marked.
+    retired: bool = False
 
 
 class Area(RecordSchema):

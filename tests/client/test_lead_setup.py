@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from client.app_state import AppState
-from client.screens.lead_setup import checklist_items
+from client.screens.lead_setup import checklist_items, checklist_text, edited_items
 from client.shell import Shell
 from tests.client.ui_support import (
     SERVER_URL,
@@ -301,3 +301,134 @@ def test_lead_renames_an_area_and_changes_how_often_it_is_due(
     assert stored.fields["name"] == "二楼东侧教室" and stored.fields["frequency_days"] == 2
     cleaner = phones.sign_in("cleaner1")
     assert "二楼东侧教室" in {row.name for row in cleaner.today_areas()}
+
+
+KEPT = {
+    "item01": {"zh": "开窗通风", "en": "Ventilate", "order": 0, "dosage": None},
+    "item02": {
+        "zh": "拖地",
+        "en": None,
+        "order": 1,
+        "dosage": {"disinfectant": "含氯消毒液", "concentration": 500.0, "unit": "mg_per_l"},
+    },
+    "item03": {"zh": "擦拭门把手", "order": 2},
+    "item04": {"zh": "旧项目", "order": 3, "retired": True},
+}
+
+
+def test_a_checklist_is_shown_as_the_lines_the_lead_types() -> None:
+    assert checklist_text(KEPT) == "开窗通风\n拖地 [含氯消毒液 500 mg/L]\n擦拭门把手"
+    # Read back, the lines say the same items (the wording, the dosage asked, the order).
+    again = checklist_items(checklist_text(KEPT))
+    assert [(i["zh"], i.get("dosage"), i["order"]) for i in again.values()] == [
+        (i["zh"], i.get("dosage"), i["order"]) for i in list(KEPT.values())[:3]
+    ]
+
+
+def test_edited_lines_keep_the_keys_of_the_items_they_still_are() -> None:
+    unchanged = edited_items(KEPT, checklist_text(KEPT))
+    assert unchanged == {}
+
+    # Moved lines keep their keys; a corrected wording keeps the key of its place; a new
+    # line gets a new key (after every key used, retired ones too); a dropped item is
+    # retired, not removed.
+    lines = ("拖地 [含氯消毒液 1000 mg/L]", "开窗通风", "擦拭门把手和开关", "消毒电梯按钮")
+    edited = edited_items(KEPT, "\n".join(lines))
+    assert edited == {
+        "item02": {
+            "zh": "拖地",
+            "order": 0,
+            "dosage": {"disinfectant": "含氯消毒液", "concentration": 1000.0, "unit": "mg_per_l"},
+        },
+        "item01": {"zh": "开窗通风", "en": "Ventilate", "order": 1},
+        "item03": {"zh": "擦拭门把手和开关", "order": 2},
+        "item05": {"zh": "消毒电梯按钮", "order": 3},
+    }
+    dropped = edited_items(KEPT, "开窗通风\n拖地 [含氯消毒液 500 mg/L]")
+    assert dropped == {"item03": {"zh": "擦拭门把手", "order": 2, "retired": True}}
+
+
+def test_lead_edits_a_checklist_and_the_cleaner_works_the_new_one(
+    phones: Phones, school: School, app: FastAPI
+) -> None:
+    cleaner = phones.sign_in("cleaner1")
+    area = school.area_ids[0]
+    cleaner.tick(area, "windows", True)  # recorded before the change
+    synced(cleaner)
+
+    lead, shell = _lead_on(phones, "checklists")
+    template = school.template_id
+    tree = shell.build()
+    box = find(tree, f"template-items-{template}")
+    assert box.value == "擦拭课桌\n拖地 [含氯消毒液 500 mg/L]\n开窗通风"
+    type_into(tree, f"template-name-{template}", "教室每日消毒")
+    lines = ("开窗通风", "拖地 [含氯消毒液 1000 mg/L]", "消毒门把手")
+    type_into(tree, f"template-items-{template}", "\n".join(lines))
+    click(tree, f"template-update-{template}")
+    assert lead.error is None
+    tile = find(shell.build(), f"template-{template}")
+    assert text_of(tile.title) == "教室每日消毒"
+    assert "1. 开窗通风" in texts(tile)
+    synced(lead)
+
+    stored = server_record(app, "checklist_templates", template)
+    assert stored is not None
+    items = stored.fields["items"]
+    assert items["desks"]["retired"] is True  # kept, so the rounds naming it still read
+    assert items["windows"]["en"] == "Ventilate"  # same wording, same English
+    assert items["floor"]["dosage"]["concentration"] == 1000
+
+    synced(cleaner)
+    listed = cleaner.checklist(area)
+    assert [(i["item_id"], i["label"]) for i in listed] == [
+        ("windows", "开窗通风"),
+        ("floor", "拖地"),
+        ("item01", "消毒门把手"),
+    ]
+    assert listed[0]["done"] is True  # today's tick still stands on the same item
+    assert listed[1]["dosage_asked"]["concentration"] == 1000
+
+
+def test_lead_gives_an_area_its_english_name(phones: Phones, school: School, app: FastAPI) -> None:
+    lead, shell = _lead_on(phones, "areas")
+    area = school.area_ids[0]
+    tree = shell.build()
+    assert find(tree, f"area-name-en-{area}").value == ""
+    type_into(tree, f"area-name-en-{area}", " Classroom 1F ")
+    click(tree, f"area-update-{area}")
+    assert lead.error is None
+    synced(lead)
+    stored = server_record(app, "areas", area)
+    assert stored is not None and stored.fields["name_en"] == "Classroom 1F"
+    english = phones.sign_in("cleaner1", "en")
+    assert "Classroom 1F" in {row.name for row in english.today_areas()}
+
+    # Emptied, the English name is gone again (the Chinese one shows).
+    tree = shell.build()
+    type_into(tree, f"area-name-en-{area}", "")
+    click(tree, f"area-update-{area}")
+    synced(lead)
+    stored = server_record(app, "areas", area)
+    assert stored is not None and stored.fields["name_en"] is None
+
+
+def test_lead_renames_a_class_and_hands_it_to_another_teacher(
+    phones: Phones, school: School, app: FastAPI
+) -> None:
+    lead, shell = _lead_on(phones, "classes")
+    class_id = school.class_ids[0]
+    teacher2 = next(p for p in lead.staff() if p["username"] == "teacher2")
+    tree = shell.build()
+    type_into(tree, f"class-name-{class_id}", "初一(1)班 (新)")
+    type_into(tree, f"class-teacher-{class_id}", teacher2["id"])
+    click(tree, f"class-update-{class_id}")
+    assert lead.error is None
+    assert text_of(find(shell.build(), f"class-row-{class_id}")).startswith("初一(1)班 (新) · ")
+    synced(lead)
+    stored = server_record(app, "classes", class_id)
+    assert stored is not None and stored.fields["teacher_ids"] == [teacher2["id"]]
+
+    teacher = phones.sign_in("teacher2")
+    assert (class_id, "初一(1)班 (新)") in teacher.my_classes()
+    teacher1 = phones.sign_in("teacher1")
+    assert class_id not in {cid for cid, _name in teacher1.my_classes()}

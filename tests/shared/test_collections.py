@@ -57,6 +57,7 @@ RECORDS: dict[str, dict[str, Any]] = {
                 "en": "Wipe handles and taps",
                 "order": 1,
                 "dosage": None,
+                "retired": False,
             },
             "mop_floor": {
                 "zh": "含氯消毒液拖地",
@@ -67,8 +68,15 @@ RECORDS: dict[str, dict[str, Any]] = {
                     "concentration": 500.0,
                     "unit": "mg_per_l",
                 },
+                "retired": False,
             },
-            "ventilate": {"zh": "开窗通风30分钟", "en": None, "order": 3, "dosage": None},
+            "ventilate": {
+                "zh": "开窗通风30分钟",
+                "en": None,
+                "order": 3,
+                "dosage": None,
+                "retired": True,
+            },
         },
     },
     "disinfection_rounds": {
@@ -596,6 +604,7 @@ def test_checklist_template_entry_validated() -> None:
         "en": None,
         "order": 0,
         "dosage": None,
+        "retired": False,
     }
     with pytest.raises(InvalidValue):
         validate_field(templates, "items.wipe_handles", {"zh": ""})
