@@ -179,7 +179,7 @@ def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
     for template in state.records_of("checklist_templates"):
         items = [item for _key, item in _in_use(template.fields["items"])]
         lines = [
-            (i.get("en") if state.lang == "en" and i.get("en") else i["zh"])
+            str((i.get("en") if state.lang == "en" else None) or i["zh"])
             + (" ✎" if i.get("dosage") else "")
             for i in items
         ]
