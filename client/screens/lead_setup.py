@@ -8,7 +8,7 @@ from typing import Any
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, field, heading, labelled, reading
+from client.screens.widgets import Refresh, field, folding, heading, labelled, reading
 from shared.schemas.vocabulary import AreaKind, Role
 
 KINDS = tuple(k.value for k in AreaKind)
@@ -63,7 +63,7 @@ def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
             state.text("ui.daily") if days == 1 else state.text("ui.every_days").format(days=days)
         )
         rows.append(
-            ft.ExpansionTile(
+            folding(
                 title=ft.Text(
                     state.name_of("areas", area.record_id),
                     color=None if active else ft.Colors.GREY_500,
@@ -178,13 +178,13 @@ def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
     rows: list[ft.Control] = [heading(state.text("ui.section.checklists"))]
     for template in state.records_of("checklist_templates"):
         items = [item for _key, item in _in_use(template.fields["items"])]
+        # The wording, and the disinfectant the cleaner records, as the lead types it.
         lines = [
-            str((i.get("en") if state.lang == "en" else None) or i["zh"])
-            + (" ✎" if i.get("dosage") else "")
+            str((i.get("en") if state.lang == "en" else None) or i["zh"]) + _dosage_text(i)
             for i in items
         ]
         rows.append(
-            ft.ExpansionTile(
+            folding(
                 title=ft.Text(state.name_of("checklist_templates", template.record_id)),
                 subtitle=ft.Text(state.text("ui.items_count").format(count=len(items)), size=12),
                 controls=[
@@ -247,15 +247,16 @@ def checklist_items(text: str) -> dict[str, dict[str, Any]]:
 
 def checklist_text(items: dict[str, dict[str, Any]]) -> str:
     """A checklist's items (those not retired) as the lines the lead types."""
-    lines = []
-    for _key, item in _in_use(items):
-        dosage = item.get("dosage")
-        strength = ""
-        if dosage:
-            unit = "%" if dosage.get("unit") == "percent" else " mg/L"
-            strength = f" [{dosage['disinfectant']} {dosage['concentration']:g}{unit}]"
-        lines.append(item["zh"] + strength)
-    return "\n".join(lines)
+    return "\n".join(item["zh"] + _dosage_text(item) for _key, item in _in_use(items))
+
+
+def _dosage_text(item: dict[str, Any]) -> str:
+    """ " [含氯消毒液 500 mg/L]" for an item that asks for its dosage; "" otherwise."""
+    dosage = item.get("dosage")
+    if not dosage:
+        return ""
+    unit = "%" if dosage.get("unit") == "percent" else " mg/L"
+    return f" [{dosage['disinfectant']} {dosage['concentration']:g}{unit}]"
 
 
 def _in_use(items: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -366,7 +367,7 @@ def _classes(state: AppState, refresh: Refresh) -> list[ft.Control]:
             if part
         )
         rows.append(
-            ft.ExpansionTile(
+            folding(
                 title=ft.Text(summary, key=f"class-row-{class_id}"),
                 controls=_class_editor(state, refresh, class_id, record.fields),
                 key=f"class-tile-{class_id}",
@@ -510,7 +511,7 @@ def _staff(state: AppState, refresh: Refresh) -> list[ft.Control]:
             refresh()
 
         rows.append(
-            ft.ExpansionTile(
+            folding(
                 title=ft.Text(
                     person["display_name"],
                     color=None if person["active"] else ft.Colors.GREY_500,

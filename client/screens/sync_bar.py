@@ -6,7 +6,7 @@ from typing import Any
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh
+from client.screens.widgets import Refresh, folding
 
 
 def build(state: AppState, refresh: Refresh) -> ft.Control:
@@ -88,7 +88,7 @@ def _rejected(state: AppState, refresh: Refresh, item: Any) -> ft.Control:
             0,
             ft.Button(content=state.text("ui.resend"), on_click=resend, key=f"resend-{change_id}"),
         )
-    return ft.ExpansionTile(
+    return folding(
         title=ft.Text(f"{state.text('collection.' + entry.collection)}: {item.message}"),
         subtitle=ft.Text(state.text("ui.fix_or_discard"), size=12),
         controls=[*typed.values(), ft.Row(actions, wrap=True)],

@@ -42,6 +42,16 @@ def field(label: str, key: str, **options: Any) -> ft.TextField:
     return ft.TextField(label=label, key=key, **options)
 
 
+def folding(**options: Any) -> ft.ExpansionTile:
+    """A row that opens to show more (an editor, a list): what it holds starts at the left
+    and spans the width, like the rest of the screen, instead of Flutter's centring."""
+    return ft.ExpansionTile(
+        expanded_cross_axis_alignment=ft.CrossAxisAlignment.STRETCH,
+        controls_padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+        **options,
+    )
+
+
 def labelled(control: ft.Dropdown) -> ft.Control:
     """A dropdown as screen readers (and the browser tests) find it: by its label. Flutter's
     dropdown menu does not put its label in the accessibility tree by itself."""
