@@ -9,9 +9,7 @@ between phases (Linux's clear_refs, value 5).
 import contextlib
 import math
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,11 +19,10 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN_URL = os.environ.get(
-    "CAREROUNDS_BENCH_PG_URL",
-    os.environ.get("CAREROUNDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-)
+from bench.loopback import PG_ADMIN_URL, ServerProcess, descendants, postgres_database
+from bench.loopback import REPO as REPO  # the scripts' names for them
+from bench.loopback import free_port as free_port
+
 DEMO_PASSWORD = "carerounds-demo"  # noqa: S105 - the demo school's published password
 # Sign-in is not what is measured: cheap password hashes keep 50 sign-ins from taking a
 # minute on 2 cores. The seeding process and every server child use the same settings,
@@ -35,19 +32,12 @@ CHEAP_ARGON2 = {
     "CAREROUNDS_ARGON2_MEMORY_KIB": "1024",
     "CAREROUNDS_ARGON2_PARALLELISM": "1",
 }
-STARTUP_TIMEOUT = 60.0
 
 
 def use_cheap_password_hashes() -> None:
     """Call before importing `server`: its password hasher reads these at import."""
     for key, value in CHEAP_ARGON2.items():
         os.environ.setdefault(key, value)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # Memory --------------------------------------------------------------------------------------
@@ -94,26 +84,6 @@ def reset_peak(pid: int | str = "self") -> None:
         Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def descendants(root: int) -> set[int]:
-    """Processes below `root` (uvicorn's workers), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 # Databases -----------------------------------------------------------------------------------
 
 
@@ -124,16 +94,8 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'carerounds.db'}"
         return
-    import psycopg
-
-    name = f"carerounds_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("carerounds_bench") as url:
+        yield url
 
 
 def postgres_reachable() -> bool:
@@ -169,53 +131,14 @@ def seed_demo(database_url: str) -> None:
 # Server processes ----------------------------------------------------------------------------
 
 
-class Server:
-    """`python -m server.cli serve --workers N` on a free loopback port, output in files."""
+class Server(ServerProcess):
+    """`python -m server.cli serve --workers N` (cheap password hashes), ready to use."""
 
     def __init__(self, database_url: str, folder: Path, workers: int = 1) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        folder.mkdir(parents=True, exist_ok=True)
-        self.log = folder / f"server-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREROUNDS_")}
-        env.update(CHEAP_ARGON2)
-        env["DATABASE_URL"] = database_url
-        env["PYTHONPATH"] = str(REPO)
         argv = [sys.executable, "-m", "server.cli", "serve", "--workers", str(workers)]
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [*argv, "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=folder,  # Settings reads a .env beside the process: there is none here
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            started = self.output().count("Application startup complete")
-            if started >= self.workers:
-                try:
-                    if httpx.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server not ready after {STARTUP_TIMEOUT} s:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        super().__init__(argv, database_url, folder, env=CHEAP_ARGON2)
+        self.workers = workers
+        self.ready(workers)
 
     def pids(self) -> list[int]:
         """The processes that serve requests: the workers, or the one process."""
@@ -240,16 +163,8 @@ class Server:
     def total_peak_mb(self) -> float:
         return sum(peak_rss_mb(pid) for pid in self.pids())
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+    def stop(self, how: signal.Signals = signal.SIGINT) -> int | None:
+        return super().stop(how)
 
 
 def login(base: str, username: str, device_id: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ with the reason.
 """
 
 import os
-import secrets
 
 # Cheap password hashes for the test run only (and the servers it starts): argon2 at its
 # production cost takes most of a second per sign-in on a 2-core machine.
@@ -16,7 +15,6 @@ os.environ.setdefault("CAREROUNDS_ARGON2_PARALLELISM", "1")
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -25,34 +23,17 @@ from sqlalchemy import text
 from server.config import Settings
 from server.db import make_engine, migrate
 from server.main import create_app
+from tests.databases import fresh_postgres
 
-PG_ADMIN_URL = os.environ.get(
-    "CAREROUNDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 # Children before parents; the counter row is reset rather than deleted.
 TABLES = ("access_tokens", "devices", "login_throttles", "users", "records", "changes")
-
-
-def _pg_unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL not reachable ({reason}); set CAREROUNDS_TEST_PG_URL")
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-    name = f"carerounds_test_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _pg_unavailable(str(exc).strip().splitlines()[0])
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres("carerounds_test") as url:
+        yield url
 
 
 def database_url(backend: str, request: pytest.FixtureRequest, folder: Path) -> str:

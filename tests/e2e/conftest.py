@@ -7,12 +7,10 @@ reason.
 """
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import psycopg
 import pytest
 from sqlmodel import Session
 
@@ -20,34 +18,19 @@ from server import demo
 from server.config import Settings
 from server.db import make_engine, migrate
 from shared.hlc import Clock
+from tests.databases import fresh_postgres
 from tests.e2e.app_harness import CHROMIUM, CHROMIUM_ARGS, Browsing, RestartableServer
-from tests.e2e.harness import PG_ADMIN_URL, REPO, ServerProcess
+from tests.e2e.harness import REPO, ServerProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 
-def _pg_unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL not reachable ({reason}); set CAREROUNDS_TEST_PG_URL")
-
-
 @pytest.fixture
 def e2e_database_url() -> Iterator[str]:
     """An empty PostgreSQL database of this test's own, dropped (WITH FORCE) afterwards."""
-    name = f"carerounds_e2e_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _pg_unavailable(str(exc).strip().splitlines()[0])
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres("carerounds_e2e") as url:
+        yield url
 
 
 @pytest.fixture

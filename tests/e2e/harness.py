@@ -5,10 +5,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -18,148 +14,19 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
+from bench.loopback import PG_ADMIN_URL as PG_ADMIN_URL  # the e2e tests' names for them
+from bench.loopback import REPO as REPO
+from bench.loopback import STARTUP_TIMEOUT as STARTUP_TIMEOUT
+from bench.loopback import ServerProcess as ServerProcess
+from bench.loopback import child_env as child_env
+from bench.loopback import descendants as descendants
+from bench.loopback import free_port as free_port
 from client.transport import Reply, Transport, TransportError
 
-REPO = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get(
-    "CAREROUNDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 DEMO_PASSWORD = "carerounds-demo"
-STARTUP_TIMEOUT = 90.0  # generous: CI machines are small and shared
 
 Key = tuple[str, str]  # (collection, record_id)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a child process: this one without CAREROUNDS_*, plus the database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREROUNDS_")}
-    env["DATABASE_URL"] = database_url
-    env["PYTHONPATH"] = str(REPO)
-    env.update(extra)
-    return env
-
-
-# Server processes ---------------------------------------------------------------------------
-
-
-class ServerProcess:
-    """A server child (`server.cli serve` or uvicorn on a wrapper app) with its output in
-    files; `stop()` always reaps it and every process it started."""
-
-    def __init__(
-        self,
-        argv: list[str],
-        database_url: str,
-        folder: Path,
-        *,
-        port: int | None = None,
-        env: dict[str, str] | None = None,
-        name: str = "server",
-    ) -> None:
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.out_path = folder / f"{name}-{self.port}-{secrets.token_hex(2)}.out"
-        self.err_path = self.out_path.with_suffix(".err")
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [*argv, "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=folder,  # Settings reads a .env beside the process: there is none here
-                env=child_env(database_url, **(env or {})),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,  # its own process group, so workers are reaped too
-            )
-
-    @classmethod
-    def serve(
-        cls, database_url: str, folder: Path, *, workers: int, port: int | None = None
-    ) -> "ServerProcess":
-        """`python -m server.cli serve --workers N`, the way a school runs it."""
-        argv = [sys.executable, "-m", "server.cli", "serve", "--workers", str(workers)]
-        return cls(argv, database_url, folder, port=port, name=f"serve{workers}").ready(workers)
-
-    def ready(self, workers: int = 1) -> "ServerProcess":
-        """Wait until it answers; on failure it is stopped before the test fails."""
-        try:
-            self.wait_ready(workers=workers)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def output(self) -> str:
-        out = self.out_path.read_text(encoding="utf-8", errors="replace")
-        err = self.err_path.read_text(encoding="utf-8", errors="replace")
-        return f"--- stdout ---\n{out}\n--- stderr ---\n{err}"
-
-    def wait_ready(self, *, workers: int = 1) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                ok = httpx.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200
-            except httpx.TransportError:
-                ok = False
-            started = self.err_path.read_text(errors="replace").count(
-                "Application startup complete"
-            )
-            if ok and started >= workers:
-                return
-            time.sleep(0.1)
-        pytest.fail(f"server not ready after {STARTUP_TIMEOUT} s:\n{self.output()}")
-
-    def wait_exit(self, timeout: float) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def worker_pids(self) -> set[int]:
-        """The server process and every process below it (uvicorn's workers)."""
-        return {self.proc.pid, *descendants(self.proc.pid)}
-
-    def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        return self.proc.returncode
-
-
-def descendants(root: int) -> set[int]:
-    """Processes below `root`, from /proc (Linux); empty elsewhere."""
-    children: dict[int, list[int]] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return set()
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def local_ports_to_pg_by_pid(pids: set[int], pg_port: int = 5432) -> dict[int, int]:

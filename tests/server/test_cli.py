@@ -5,11 +5,8 @@ import contextlib
 import gc
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,18 +18,16 @@ import pytest
 from sqlalchemy import inspect
 from sqlmodel import Session, select
 
+from bench.loopback import PG_ADMIN_URL, ServerProcess, child_env
 from server import cli, records
 from server.config import Settings
 from server.db import make_engine
 from server.models import User
 from server.security import verify_password
 from shared.schemas.vocabulary import Role
+from tests.databases import fresh_postgres
 
-PG_ADMIN_URL = os.environ.get(
-    "CAREROUNDS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 DEMO_PASSWORD = "carerounds-demo"
-STARTUP_TIMEOUT = 30.0
 
 
 # In-process ------------------------------------------------------------------------------
@@ -300,24 +295,11 @@ def test_cli_commands_close_their_connections(
 # Subprocesses ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def fresh_pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def fresh_pg_url() -> Iterator[str]:
     """An empty PostgreSQL database of its own, dropped afterwards."""
-    request.getfixturevalue("pg_url")  # skips (or fails under CI) when PostgreSQL is away
-    name = f"carerounds_cli_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres("carerounds_cli") as url:
+        yield url
 
 
 @pytest.fixture
@@ -325,69 +307,6 @@ def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: P
     if backend == "postgresql":
         return str(request.getfixturevalue("fresh_pg_url"))
     return f"sqlite:///{tmp_path / 'served.db'}"
-
-
-def child_env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREROUNDS_")}
-    env["DATABASE_URL"] = database_url
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return env
-
-
-class Server:
-    """A `python -m server.cli ...` child with its output in files, always stopped."""
-
-    def __init__(self, args: list[str], database_url: str, folder: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.out_path = folder / "server.out"
-        self.err_path = folder / "server.err"
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", *args, "--port", str(self.port)],
-                cwd=folder,
-                env=child_env(database_url),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,  # its own process group, so workers can be reaped
-            )
-
-    def output(self) -> tuple[str, str]:
-        return (
-            self.out_path.read_text(encoding="utf-8", errors="replace"),
-            self.err_path.read_text(encoding="utf-8", errors="replace"),
-        )
-
-    def wait_ready(self, *, workers: int = 1) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                out, err = self.output()
-                pytest.fail(f"server exited with {self.proc.returncode}:\n{out}\n{err}")
-            try:
-                ok = httpx.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200
-            except httpx.TransportError:
-                ok = False
-            started = self.output()[1].count("Application startup complete")
-            if ok and started >= workers:
-                return
-            time.sleep(0.2)
-        out, err = self.output()
-        pytest.fail(f"server not ready after {STARTUP_TIMEOUT} s:\n{out}\n{err}")
-
-    def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        # Anything the server started (uvicorn workers) goes with it.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        return self.proc.returncode
 
 
 def http_login(client: httpx.Client, username: str, password: str) -> dict[str, Any]:
@@ -410,7 +329,7 @@ def http_login(client: httpx.Client, username: str, password: str) -> dict[str, 
 
 
 def test_demo_end_to_end(fresh_database_url: str, tmp_path: Path) -> None:
-    server = Server(["demo"], fresh_database_url, tmp_path)
+    server = ServerProcess.cli(["demo"], fresh_database_url, tmp_path)
     try:
         server.wait_ready()
         with httpx.Client(base_url=server.base, timeout=10) as client:
@@ -433,7 +352,7 @@ def test_demo_end_to_end(fresh_database_url: str, tmp_path: Path) -> None:
             assert wrong.status_code == 401
     finally:
         server.stop()
-    out, err = server.output()
+    out, err = server.stdout(), server.stderr()
     assert "seeded the demo school" in out, out + err
     assert f"Demo logins (password for all: {DEMO_PASSWORD})" in out
     table = out[out.index("Demo logins") :].splitlines()[1:11]
@@ -479,7 +398,7 @@ def test_serve_two_workers_on_postgresql(fresh_pg_url: str, tmp_path: Path) -> N
     assert imported.returncode == 0, imported.stderr
     assert "imported 2 new, updated 0" in imported.stdout
 
-    server = Server(["serve", "--workers", "2"], fresh_pg_url, tmp_path)
+    server = ServerProcess.cli(["serve", "--workers", "2"], fresh_pg_url, tmp_path)
     try:
         server.wait_ready(workers=2)
         with httpx.Client(base_url=server.base, timeout=10) as client:
@@ -494,6 +413,6 @@ def test_serve_two_workers_on_postgresql(fresh_pg_url: str, tmp_path: Path) -> N
             assert sorted(u["username"] for u in users.json()) == ["pg_cleaner", "pg_lead"]
     finally:
         server.stop()
-    _out, err = server.output()
+    err = server.stderr()
     assert err.count("Application startup complete") == 2, err
     assert "Traceback" not in err
