@@ -525,11 +525,15 @@ class PlainStore:
                 field_hlc = change["field_hlc"]
                 latest = max(latest, max(field_hlc.values(), default=""))
                 # The view is the server layer until pending changes are merged over it.
+                fields, ad = change["fields"], f"server|{collection}|{record_id}"
                 rows.append(
                     (
                         collection,
                         record_id,
-                        self._seal(change["fields"], f"server|{collection}|{record_id}"),
+                        # As the values came, where the transport kept them encoded.
+                        self._seal_encoded(fields, ad)
+                        if isinstance(fields, codec.Encoded)
+                        else self._seal(fields, ad),
                         _json(field_hlc),
                         int(change["deleted"]),
                         change["seq"],

@@ -14,7 +14,15 @@ from typing import Any
 
 from client import codec
 from client.store import OutboxEntry, PushOutcome, Store
-from client.transport import EncodedBody, PendingReply, Reply, Transport, TransportError, begin
+from client.transport import (
+    PULL,
+    EncodedBody,
+    PendingReply,
+    Reply,
+    Transport,
+    TransportError,
+    begin,
+)
 
 # The protocol's bounds, with room for JSON overhead under the 4 MiB body limit.
 MAX_BATCH = 1_000
@@ -215,7 +223,7 @@ class SyncEngine:
 
     def _begin_pull(self, cursor: str | None) -> PendingReply:
         body = {"device_id": self.store.device_id, "cursor": cursor, "limit": self.page_limit}
-        return begin(self.transport, "/api/v1/sync/pull", body, self.token)
+        return begin(self.transport, PULL, body, self.token)
 
     # Talking to the server -----------------------------------------------------------
 

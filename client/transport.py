@@ -57,6 +57,9 @@ def encoded(body: dict[str, Any]) -> bytes:
     return body.encoded if isinstance(body, EncodedBody) else codec.dumps(body)
 
 
+PULL = "/api/v1/sync/pull"  # its pages are read with the record values left encoded
+
+
 class Transport(Protocol):
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         """POST JSON to `path` under the server URL; TransportError if unreachable."""
@@ -102,7 +105,8 @@ class HttpxTransport:
             response = self._client.post(
                 self.base_url + path, content=encoded(body), headers=headers
             )
-            payload = codec.loads(response.content) if response.content else {}
+            read = codec.loads_pull_page if path.endswith(PULL) else codec.loads
+            payload = read(response.content) if response.content else {}
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Reply(response.status_code, payload if isinstance(payload, dict) else {})

@@ -2,12 +2,15 @@
 
 import json
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from client import codec
-from client.transport import EncodedBody, HttpxTransport, TransportError, begin
+from client.encrypted_store import EncryptedStore, Profile
+from client.plain_store import PlainStore
+from client.transport import PULL, EncodedBody, HttpxTransport, TransportError, begin
 
 
 def transport_on(handler: httpx.MockTransport) -> HttpxTransport:
@@ -70,3 +73,81 @@ def test_codec_reads_what_the_standard_library_wrote() -> None:
     assert codec.loads(json.dumps({"t": float("nan")}))["t"] != 0
     assert codec.loads(codec.dumps({"名": [1, 2.5, None, True]})) == {"名": [1, 2.5, None, True]}
     assert codec.dumps({1: "a"}) == b'{"1":"a"}'  # keys the standard library turns into text
+
+
+PAGE = {
+    "changes": [
+        {
+            "collection": "disinfection_rounds",
+            "record_id": "0b8c7a52-6d0e-4c57-9d43-3f3c1c6f2a11",
+            "seq": 7,
+            "fields": {"note": '一楼 "东" 侧\n', "items": {"a": {"done": True, "n": 2.5}}},
+            "field_hlc": {
+                "note": "1764404130000-000000-server",
+                "items.a": "1764404130000-000000-x",
+            },
+            "deleted": False,
+            "updated_by": None,
+            "updated_at": "2026-11-29T08:00:00+00:00",
+            "a_key_of_a_later_version": 1,
+        }
+    ],
+    "removed": [{"collection": "areas", "record_id": "5f0a3c1e-0000-4000-8000-000000000001"}],
+    "cursor": "c2",
+    "has_more": False,
+}
+
+
+def test_a_pull_page_keeps_record_values_as_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = codec.dumps(PAGE)
+    page = codec.loads_pull_page(raw)
+    [change] = page["changes"]
+    assert isinstance(change["fields"], codec.Encoded)
+    assert codec.loads(change["fields"]) == PAGE["changes"][0]["fields"]
+    assert {k: v for k, v in change.items() if k != "fields"} == {
+        k: v
+        for k, v in PAGE["changes"][0].items()
+        if k not in ("fields", "a_key_of_a_later_version")
+    }
+    assert (page["removed"], page["cursor"], page["has_more"]) == (PAGE["removed"], "c2", False)
+    # What is not a page (an error) reads as any reply does.
+    error = {"error": {"code": "invalid_cursor", "message": "旧的"}}
+    assert codec.loads_pull_page(codec.dumps(error)) == error
+    # Without msgspec the page is parsed whole.
+    monkeypatch.setattr(codec, "_page_decoder", None)
+    assert codec.loads_pull_page(raw) == PAGE
+
+
+def test_the_transport_reads_pull_pages_so() -> None:
+    transport = transport_on(
+        httpx.MockTransport(lambda _request: httpx.Response(200, content=codec.dumps(PAGE)))
+    )
+    pulled = transport.post(PULL, {"cursor": None}, "t").body
+    pushed = transport.post("/api/v1/sync/push", {"changes": []}, "t").body
+    assert isinstance(pulled["changes"][0]["fields"], codec.Encoded)
+    assert isinstance(pushed["changes"][0]["fields"], dict)
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_a_page_stored_from_its_text_is_the_page_stored_from_values(
+    tmp_path: Path, encrypted: bool
+) -> None:
+    def store(name: str) -> PlainStore:
+        path = tmp_path / f"{name}.db"
+        if encrypted:
+            profile = Profile("u1", "cleaner1", "cleaner", "http://sync.test")
+            return EncryptedStore.create(path, "dev1", "store-password", profile)
+        return PlainStore(path, "dev1")
+
+    as_text, as_values = store("text"), store("values")
+    as_text.apply_pull_page(**_args(codec.loads_pull_page(codec.dumps(PAGE))))
+    as_values.apply_pull_page(**_args(codec.loads(codec.dumps(PAGE))))
+    for held in (as_text, as_values):
+        [record] = held.records("disinfection_rounds")
+        assert record.fields == PAGE["changes"][0]["fields"]
+        assert record.record_id == PAGE["changes"][0]["record_id"]
+        assert held.cursor() == "c2"
+
+
+def _args(page: dict) -> dict:
+    return {"changes": page["changes"], "removed": page["removed"], "cursor": page["cursor"]}
