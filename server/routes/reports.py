@@ -1,9 +1,10 @@
 """The lead's reports: JSON for screens, CSV/XLSX for spreadsheets, PDF for the files."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from server.deps import LeadUser, SessionDep, SettingsDep
 from server.errors import ApiError
@@ -48,13 +49,56 @@ def _today(school: SchoolSnapshot, as_of: date | None) -> date:
     return as_of or school.calendar.today(datetime.now(UTC))
 
 
-def _range(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    start, end = start or today, end or today
+@dataclass
+class Reading:
+    """The school as a report reads it, and the day it is read as of."""
+
+    school: SchoolSnapshot
+    today: date
+
+
+def _reading(
+    _lead: LeadUser, session: SessionDep, settings: SettingsDep, as_of: date | None = None
+) -> Reading:
+    school = load(session, settings)
+    return Reading(school, _today(school, as_of))
+
+
+@dataclass
+class Span:
+    """A report's days, start to end (each today when not given), and what it reads."""
+
+    reading: Reading
+    start: date
+    end: date
+
+
+def _span(
+    reading: Annotated[Reading, Depends(_reading)],
+    start: date | None = None,
+    end: date | None = None,
+) -> Span:
+    start, end = start or reading.today, end or reading.today
     if end < start:
         raise ApiError(422, "invalid_value", "end: must not be before start")
     if (end - start).days >= MAX_RANGE_DAYS:
         raise ApiError(422, "invalid_value", f"A report covers at most {MAX_RANGE_DAYS} days.")
-    return start, end
+    return Span(reading, start, end)
+
+
+ReadingDep = Annotated[Reading, Depends(_reading)]
+SpanDep = Annotated[Span, Depends(_span)]
+Sheet = tuple[str, list[dict[str, Any]], list[tuple[str, str]]]
+
+
+def _reply(format: Format, lang: Lang, name: str, sheets: list[Sheet], body: dict[str, Any]) -> Any:
+    """The report as asked: its JSON body, its first sheet as CSV, or every sheet as XLSX."""
+    if format == "csv":
+        _title, rows, columns = sheets[0]
+        return _file(export.to_csv(rows, columns, lang), "text/csv", f"{name}.csv")
+    if format == "xlsx":
+        return _file(export.to_xlsx(sheets, lang), XLSX, f"{name}.xlsx")
+    return body
 
 
 def _file(content: bytes, media_type: str, name: str) -> Response:
@@ -69,112 +113,48 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/disinfection", responses=_errors)
-def disinfection(
-    _lead: LeadUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    start: date | None = None,
-    end: date | None = None,
-    as_of: date | None = None,
-    format: Format = "json",
-    lang: Lang = "zh",
-) -> Any:
+def disinfection(span: SpanDep, format: Format = "json", lang: Lang = "zh") -> Any:
     """Rounds done, late and missed per day, area, area kind and cleaner."""
-    school = load(session, settings)
-    today = _today(school, as_of)
-    start, end = _range(start, end, today)
+    school, today, start, end = span.reading.school, span.reading.today, span.start, span.end
     rows = compute.disinfection_days(school, start, end, today)
     days = [vars(row) for row in rows]
-    by_area = compute.tally(rows, "area")
-    by_kind = compute.tally(rows, "kind")
-    by_cleaner = compute.tally(rows, "cleaner")
-    by_day = compute.tally(rows, "day")
-    by_week = compute.tally(rows, "week")
-    name = f"disinfection-{start}-{end}"
-    if format == "csv":
-        return _file(export.to_csv(days, DAY_COLUMNS, lang), "text/csv", f"{name}.csv")
-    if format == "xlsx":
-        sheets = [
-            ("days", days, DAY_COLUMNS),
-            ("areas", by_area, [("area", "report.area"), *TALLY]),
-            ("kinds", by_kind, [("kind", "report.kind"), *TALLY]),
-            ("cleaners", by_cleaner, [("cleaner", "report.cleaner"), *TALLY]),
-            ("per day", by_day, [("day", "report.date"), *TALLY]),
-            ("per week", by_week, [("week", "report.week"), *TALLY]),
-        ]
-        return _file(export.to_xlsx(sheets, lang), XLSX, f"{name}.xlsx")
-    return {
-        "start": start,
-        "end": end,
-        "as_of": today,
-        "days": days,
-        "by_area": by_area,
-        "by_kind": by_kind,
-        "by_cleaner": by_cleaner,
-        "by_day": by_day,
-        "by_week": by_week,
-    }
+    tallies = {by: compute.tally(rows, by) for by in ("area", "kind", "cleaner", "day", "week")}
+    sheets: list[Sheet] = [
+        ("days", days, DAY_COLUMNS),
+        ("areas", tallies["area"], [("area", "report.area"), *TALLY]),
+        ("kinds", tallies["kind"], [("kind", "report.kind"), *TALLY]),
+        ("cleaners", tallies["cleaner"], [("cleaner", "report.cleaner"), *TALLY]),
+        ("per day", tallies["day"], [("day", "report.date"), *TALLY]),
+        ("per week", tallies["week"], [("week", "report.week"), *TALLY]),
+    ]
+    body = {"start": start, "end": end, "as_of": today, "days": days}
+    body.update({f"by_{by}": rows_by for by, rows_by in tallies.items()})
+    return _reply(format, lang, f"disinfection-{start}-{end}", sheets, body)
 
 
 @router.get("/follow-ups", responses=_errors)
-def follow_ups(
-    _lead: LeadUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    start: date | None = None,
-    end: date | None = None,
-    as_of: date | None = None,
-    format: Format = "json",
-    lang: Lang = "zh",
-) -> Any:
+def follow_ups(span: SpanDep, format: Format = "json", lang: Lang = "zh") -> Any:
     """Sick-student follow-up coverage and temperature checks, per class and teacher."""
-    school = load(session, settings)
-    today = _today(school, as_of)
-    start, end = _range(start, end, today)
-    rows = compute.follow_up_coverage(school, start, end, today)
-    name = f"follow-ups-{start}-{end}"
-    if format == "csv":
-        return _file(export.to_csv(rows, FOLLOW_UP_COLUMNS, lang), "text/csv", f"{name}.csv")
-    if format == "xlsx":
-        return _file(
-            export.to_xlsx([("classes", rows, FOLLOW_UP_COLUMNS)], lang), XLSX, f"{name}.xlsx"
-        )
-    return {"start": start, "end": end, "as_of": today, "classes": rows}
+    today, start, end = span.reading.today, span.start, span.end
+    rows = compute.follow_up_coverage(span.reading.school, start, end, today)
+    body = {"start": start, "end": end, "as_of": today, "classes": rows}
+    sheets: list[Sheet] = [("classes", rows, FOLLOW_UP_COLUMNS)]
+    return _reply(format, lang, f"follow-ups-{start}-{end}", sheets, body)
 
 
 @router.get("/counseling", responses=_errors)
-def counseling(
-    _lead: LeadUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    as_of: date | None = None,
-    format: Format = "json",
-    lang: Lang = "zh",
-) -> Any:
+def counseling(reading: ReadingDep, format: Format = "json", lang: Lang = "zh") -> Any:
     """Open counseling cases and overdue contacts by risk level: counts, never notes."""
-    school = load(session, settings)
-    today = _today(school, as_of)
-    rows = compute.counseling_counts(school, today)
-    if format == "csv":
-        return _file(
-            export.to_csv(rows, COUNSELING_COLUMNS, lang), "text/csv", f"counseling-{today}.csv"
-        )
-    if format == "xlsx":
-        return _file(
-            export.to_xlsx([("counseling", rows, COUNSELING_COLUMNS)], lang),
-            XLSX,
-            f"counseling-{today}.xlsx",
-        )
-    return {"as_of": today, "risk_levels": rows}
+    rows = compute.counseling_counts(reading.school, reading.today)
+    body = {"as_of": reading.today, "risk_levels": rows}
+    sheets: list[Sheet] = [("counseling", rows, COUNSELING_COLUMNS)]
+    return _reply(format, lang, f"counseling-{reading.today}", sheets, body)
 
 
 @router.get("/today", responses=_errors)
-def today_dashboard(
-    _lead: LeadUser, session: SessionDep, settings: SettingsDep, as_of: date | None = None
-) -> dict[str, Any]:
+def today_dashboard(reading: ReadingDep) -> dict[str, Any]:
     """The lead's dashboard: areas as the cleaners' phones see them, sick cases, counseling."""
-    school = load(session, settings)
-    today = _today(school, as_of)
+    school, today = reading.school, reading.today
     return {
         "day": today,
         "areas": compute.areas_today(school, today),
@@ -185,16 +165,11 @@ def today_dashboard(
 
 @router.get("/compliance", responses=_errors)
 def compliance(
-    _lead: LeadUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    days: Annotated[int, Query(ge=1, le=MAX_RANGE_DAYS)] = 30,
-    as_of: date | None = None,
+    reading: ReadingDep, days: Annotated[int, Query(ge=1, le=MAX_RANGE_DAYS)] = 30
 ) -> dict[str, Any]:
     """Daily disinfection compliance, for a chart."""
-    school = load(session, settings)
-    today = _today(school, as_of)
-    return {"as_of": today, "series": compute.compliance_series(school, days, today)}
+    series = compute.compliance_series(reading.school, days, reading.today)
+    return {"as_of": reading.today, "series": series}
 
 
 @router.get("/daily-record", responses=_errors)

@@ -251,6 +251,26 @@ def test_exports_hold_the_report_numbers(client: TestClient, week: School) -> No
     kinds = list(workbook["kinds"].iter_rows(values_only=True))
     assert kinds == [("Kind", "Done", "Late", "Missed"), ("Classroom", 3, 1, 1)]
 
+    # Every table report exports the same way: its first table as CSV, all as XLSX.
+    classes = client.get("/api/v1/reports/follow-ups", headers=headers, params=params).json()
+    follow_csv = client.get(
+        "/api/v1/reports/follow-ups", headers=headers, params={**params, "format": "csv"}
+    )
+    follow_rows = list(csv.reader(io.StringIO(follow_csv.content.decode("utf-8-sig"))))
+    assert len(follow_rows) - 1 == len(classes["classes"]) > 0
+    assert 'filename="follow-ups-' in follow_csv.headers["content-disposition"]
+    counseling = client.get(
+        "/api/v1/reports/counseling",
+        headers=headers,
+        params={"as_of": THU.isoformat(), "format": "xlsx", "lang": "en"},
+    )
+    sheet = load_workbook(io.BytesIO(counseling.content))["counseling"]
+    counted = client.get(
+        "/api/v1/reports/counseling", headers=headers, params={"as_of": THU.isoformat()}
+    ).json()["risk_levels"]
+    assert sheet.max_row - 1 == len(counted) > 0
+    assert 'filename="counseling-' + THU.isoformat() in counseling.headers["content-disposition"]
+
     for lang, words in (
         ("zh", ["学校疫情防控记录", "一楼教室", "患病学生跟踪", "危机"]),
         ("en", ["School epidemic-prevention record", "Sick-student follow-up", "Crisis"]),
