@@ -173,13 +173,21 @@ class ServerProcess:
         return self.proc.wait(timeout=timeout)
 
     def stop(self, how: signal.Signals = signal.SIGTERM) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(how)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        return self.proc.returncode
+        return stop_group(self.proc, how)
+
+
+def stop_group(
+    proc: "subprocess.Popen[bytes]", how: signal.Signals = signal.SIGTERM, grace: float = 15
+) -> int | None:
+    """Ask a child started in a session of its own to end (`how`), kill it after `grace`
+    seconds, then kill whatever of its group is left; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(how)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.returncode

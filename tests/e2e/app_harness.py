@@ -21,7 +21,6 @@ import contextlib
 import io
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import httpx
 import pytest
 from PIL import Image, ImageStat
 
+from bench.loopback import stop_group
 from client.due_lists import calendar_of
 from client.main import FONT_FILE
 from client.plain_store import PlainStore
@@ -175,15 +175,7 @@ class ClientProcess:
             raise
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_group(self.proc, grace=10)
 
 
 # The server, stopped and started again on the same port and database ----------------------
