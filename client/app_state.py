@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from client.accounts import OldSecretNeeded, PhoneUser, PhoneUsers, Session, SignInFailed
+from client.checklists import checklist_items, checklist_lines, edited_items
 from client.due_lists import calendar_of, caseload, cleaner_today, sick_students
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
 from client.school_office import HttpFor, SchoolOffice, default_http
@@ -649,6 +650,9 @@ class AppState:
     @action
     def add_record(self, collection: str, fields: dict[str, Any]) -> str:
         """The lead's management: a new area, checklist, class or student (works offline)."""
+        return self._add(collection, fields)
+
+    def _add(self, collection: str, fields: dict[str, Any]) -> str:
         record_id = str(uuid.uuid4())
         self._store().edit(collection, record_id, fields)
         return record_id
@@ -656,6 +660,26 @@ class AppState:
     @action
     def edit_record(self, collection: str, record_id: str, fields: dict[str, Any]) -> None:
         self._store().edit(collection, record_id, fields)
+
+    @action
+    def add_checklist(self, name: str, typed: str) -> str:
+        """A new checklist from the lines the lead typed (client.checklists)."""
+        items = checklist_items(typed)
+        if not items:
+            raise MissingInput("checklist_items_needed")
+        return self._add("checklist_templates", {"name": name, "items": items})
+
+    @action
+    def edit_checklist(self, template_id: str, name: str, typed: str) -> None:
+        """Rename a checklist and make its items the lines typed: each line keeps the item
+        it still is, an item no line keeps is retired (client.checklists.edited_items)."""
+        template = self._store().get("checklist_templates", template_id)
+        if template is None or not checklist_lines(typed):
+            raise MissingInput("checklist_items_needed")
+        changed: dict[str, Any] = {"name": name}
+        for key, item in edited_items(template.fields["items"], typed).items():
+            changed[f"items.{key}"] = item
+        self._store().edit("checklist_templates", template_id, changed)
 
     # The lead's staff accounts (online: accounts live on the server) ------------------
 

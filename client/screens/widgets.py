@@ -7,6 +7,7 @@ from typing import Any
 import flet as ft
 
 from client.app_state import AppState
+from client.numbers import reading as reading  # the screens read typed numbers
 
 Refresh = Callable[[], None]
 
@@ -56,20 +57,6 @@ def labelled(control: ft.Dropdown) -> ft.Control:
     """A dropdown as screen readers (and the browser tests) find it: by its label. Flutter's
     dropdown menu does not put its label in the accessibility tree by itself."""
     return ft.Semantics(content=control, label=str(control.label or ""))
-
-
-def reading(text: str | None, kind: type[float] | type[int]) -> Any:
-    """A number as people type it ("37,5", "37.5°C", " 2 "); what is not one is passed on
-    as typed, so the schema refuses it with a message instead of it turning into nothing."""
-    raw = (text or "").strip()
-    cleaned = raw.replace(",", ".").removesuffix("°C").removesuffix("℃").removesuffix("°").strip()
-    cleaned = cleaned.removesuffix("mg/L").removesuffix("%").strip()
-    if not cleaned:
-        return None
-    try:
-        return kind(cleaned)
-    except ValueError:
-        return raw
 
 
 def day_choice(

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from client.app_state import AppState
-from client.screens.lead_setup import checklist_items, checklist_text, edited_items
+from client.checklists import checklist_items, checklist_text, edited_items
 from client.shell import Shell
 from tests.client.ui_support import (
     SERVER_URL,
@@ -432,3 +432,25 @@ def test_lead_renames_a_class_and_hands_it_to_another_teacher(
     assert (class_id, "初一(1)班 (新)") in teacher.my_classes()
     teacher1 = phones.sign_in("teacher1")
     assert class_id not in {cid for cid, _name in teacher1.my_classes()}
+
+
+def test_a_checklist_without_items_is_refused_and_nothing_changes(
+    phones: Phones, school: School
+) -> None:
+    lead, shell = _lead_on(phones, "checklists", "en")
+    template = school.template_id
+    before = next(t for t in lead.records_of("checklist_templates") if t.record_id == template)
+    tree = shell.build()
+    type_into(tree, f"template-items-{template}", "  \n\n ")
+    click(tree, f"template-update-{template}")
+    assert lead.error is not None and lead.error.code == "checklist_items_needed"
+    assert "at least one item" in lead.error.message
+    after = next(t for t in lead.records_of("checklist_templates") if t.record_id == template)
+    assert after.fields == before.fields
+
+    tree = shell.build()
+    type_into(tree, "template-name", "Empty")
+    click(tree, "template-save")
+    assert lead.error is not None and lead.error.code == "checklist_items_needed"
+    names = [t.fields["name"] for t in lead.records_of("checklist_templates")]
+    assert "Empty" not in names
