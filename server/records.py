@@ -622,26 +622,6 @@ class RecordWriter:
             self._write_rows()
         self._written_out()
 
-    def _record_params(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "collection": row.collection,
-                "record_id": row.record_id,
-                "fields": row.fields,
-                "field_hlc": row.field_hlc,
-                "field_meta": row.field_meta,
-                "deleted": row.deleted,
-                "seq": row.seq,
-                "bucket": row.bucket,
-                "scope_collection": row.scope_collection,
-                "created_by": row.created_by,
-                "created_at": row.created_at,
-                "updated_by": row.updated_by,
-                "updated_at": row.updated_at,
-            }
-            for row in self._rows.values()
-        ]
-
     def _pg_params(self, watch: Collection[str] = ()) -> dict[str, Any]:
         """The plan as JSON, numbered from its base (see `_PG_WRITE`)."""
         read = [
