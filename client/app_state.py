@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from client.accounts import OldSecretNeeded, PhoneUser, PhoneUsers, Session, SignInFailed
-from client.checklists import checklist_items, checklist_lines, edited_items
+from client.checklists import checklist_items, checklist_lines, edited_items, in_use
 from client.due_lists import calendar_of, caseload, cleaner_today, sick_students
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
 from client.school_office import HttpFor, SchoolOffice, default_http
@@ -331,10 +331,7 @@ class AppState:
             record = self._store().get("disinfection_rounds", round_id)
             ticks = record.fields.get("items", {}) if record else {}
         items = template.fields.get("items", {}) if template else {}
-        ordered = sorted(
-            ((key, item) for key, item in items.items() if not item.get("retired")),
-            key=lambda kv: (kv[1].get("order", 0), kv[0]),
-        )
+        ordered = in_use(items)  # retired items are no longer on the list
         return [
             {
                 "item_id": item_id,

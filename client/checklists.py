@@ -53,6 +53,7 @@ def dosage_text(item: dict[str, Any]) -> str:
 
 
 def in_use(items: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The items on the checklist (not retired), in order: (key, item)."""
     return sorted(
         ((key, item) for key, item in items.items() if not item.get("retired")),
         key=lambda kv: (kv[1].get("order", 0), kv[0]),
