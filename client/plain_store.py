@@ -116,6 +116,20 @@ def _marks(items: Sequence[str]) -> str:
     return ", ".join("?" * len(items))
 
 
+def _of(
+    conn: sqlite3.Connection, table: str, keys: Iterable[tuple[str, str]], order: str = ""
+) -> Iterator[Any]:
+    """The rows of `table` (records, outbox) for these (collection, record_id) keys, a
+    collection and a chunk of ids per query; `order` applies within each query."""
+    for collection, ids in _by_collection(keys).items():
+        for chunk in _chunks(ids):
+            query = (
+                f"SELECT * FROM {table} WHERE collection = ?"  # noqa: S608 - our table names
+                f" AND record_id IN ({_marks(chunk)}){order}"
+            )
+            yield from conn.execute(query, (collection, *chunk))
+
+
 def _by_collection(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for collection, record_id in keys:
@@ -479,31 +493,16 @@ class PlainStore:
         self, conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], Any]:
         """The records rows of `keys` (those that exist)."""
-        found: dict[tuple[str, str], Any] = {}
-        for collection, ids in _by_collection(keys).items():
-            for chunk in _chunks(ids):
-                query = (
-                    "SELECT * FROM records WHERE collection = ?"  # noqa: S608
-                    f" AND record_id IN ({_marks(chunk)})"
-                )
-                for row in conn.execute(query, (collection, *chunk)):
-                    found[(collection, row["record_id"])] = row
-        return found
+        return {(row["collection"], row["record_id"]): row for row in _of(conn, "records", keys)}
 
     def _pending_of(
         self, conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], list[OutboxEntry]]:
         """The changes still in the outbox for `keys`, oldest first."""
         found: dict[tuple[str, str], list[OutboxEntry]] = {}
-        for collection, ids in _by_collection(keys).items():
-            for chunk in _chunks(ids):
-                query = (
-                    "SELECT * FROM outbox WHERE collection = ?"  # noqa: S608
-                    f" AND record_id IN ({_marks(chunk)}) ORDER BY id"
-                )
-                for row in conn.execute(query, (collection, *chunk)):
-                    entry = self._entry(row)
-                    found.setdefault((collection, entry.record_id), []).append(entry)
+        for row in _of(conn, "outbox", keys, " ORDER BY id"):
+            entry = self._entry(row)
+            found.setdefault((entry.collection, entry.record_id), []).append(entry)
         return found
 
     def apply_pull_page(
