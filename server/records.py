@@ -40,6 +40,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -90,6 +91,17 @@ class RecordRow:
     @property
     def key(self) -> Key:
         return (self.collection, self.record_id)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_uuid(text: str) -> uuid.UUID:
+    return uuid.UUID(text)
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A field's value as the UUID it names (a batch names the same few many times);
+    ValueError when it names none."""
+    return _parsed_uuid(str(value))
 
 
 def _keys_in(keys: list[Key]) -> Any:
@@ -514,7 +526,7 @@ class RecordWriter:
     def _bucket(self, record: RecordRow) -> str:
         case_bucket = None
         if record.collection == "follow_ups":
-            case = self.row("sick_cases", uuid.UUID(str(record.fields.get("case_id"))))
+            case = self.row("sick_cases", as_uuid(record.fields.get("case_id")))
             case_bucket = case.bucket if case is not None else None
         return scopes.bucket_for(
             record.collection, record.record_id, record.fields, record.created_by, case_bucket

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # ASCII digits only (\d would take full-width digits, which sort after every real stamp).
 _HLC = re.compile(r"([0-9]{13})-([0-9]{6})-([A-Za-z0-9_-]{1,64})")
@@ -31,6 +32,7 @@ class Timestamp:
         return f"{self.millis:013d}-{self.counter:06d}-{self.node}"
 
 
+@lru_cache(maxsize=256)  # a pushed change's stamp is read several times as it is checked
 def parse(stamp: str) -> Timestamp:
     """Parse an HLC string, raising InvalidHLC when it is not one."""
     match = _HLC.fullmatch(stamp)

@@ -18,12 +18,19 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import text
 
 from server.config import Settings
 from server.db import make_engine, migrate
 from server.main import create_app
 from tests.databases import fresh_postgres
+
+# Nothing in the suite times anything, hypothesis's per-example deadline included (a slow
+# first example on a busy machine is not a failure). Under CI hypothesis's own profile
+# (already without a deadline) stays the parent.
+settings.register_profile("untimed", parent=settings.default, deadline=None)
+settings.load_profile("untimed")
 
 # Children before parents; the counter row is reset rather than deleted.
 TABLES = ("access_tokens", "devices", "login_throttles", "users", "records", "changes")

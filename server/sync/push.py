@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
-from server.records import CHANGES, Interference, RecordRow, RecordWriter
+from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
@@ -154,7 +154,8 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
     """Check and merge every change into the writer; the results (seqs maybe provisional)."""
     done = dict(done)
     results: list[ChangeResult] = []
-    for change in changes:
+    wholes = _validate_new(batch, changes, done)
+    for index, change in enumerate(changes):
         if change.change_id in done:
             results.append(
                 ChangeResult.model_construct(
@@ -166,7 +167,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
             )
             continue
         try:
-            record, conflicted = _apply(batch, change)
+            record, conflicted = _apply(batch, change, wholes.get(index))
         except Rejected as rejected:
             results.append(
                 ChangeResult.model_construct(
@@ -199,7 +200,38 @@ def _already_applied(session: Session, change_ids: list[uuid.UUID]) -> dict[uuid
     return done
 
 
-def _apply(batch: _Batch, change: Change) -> tuple[RecordRow, bool]:
+# A new record validated whole, or why it is not valid.
+_Whole = dict[str, Any] | InvalidValue | UnknownField
+
+
+def _validate_new(
+    batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]
+) -> dict[int, _Whole]:
+    """The records a batch creates, validated in one pass before its changes are checked
+    one by one: one validator called in a tight loop runs much faster than the same calls
+    spread among the other checks (a push is mostly new records). Only a head start:
+    `_check_new` asks for the same validation at its turn, in the protocol's order."""
+    wholes: dict[int, _Whole] = {}
+    for index, change in enumerate(changes):
+        spec = COLLECTIONS.get(change.collection)
+        if (
+            spec is None
+            or spec.name == "conflicts"
+            or batch.role not in spec.writers
+            or not change.fields
+            or change.change_id in done
+            or any("." in key for key in change.fields)
+            or batch.writer.row(change.collection, change.record_id) is not None
+        ):
+            continue
+        try:
+            wholes[index] = validate_record(spec, change.fields)
+        except (InvalidValue, UnknownField) as exc:
+            wholes[index] = exc
+    return wholes
+
+
+def _apply(batch: _Batch, change: Change, whole: _Whole | None = None) -> tuple[RecordRow, bool]:
     spec = COLLECTIONS.get(change.collection)
     if spec is None:
         raise Rejected("unknown_collection", f"There is no collection {change.collection!r}.")
@@ -210,7 +242,7 @@ def _apply(batch: _Batch, change: Change) -> tuple[RecordRow, bool]:
         cleaned = _clean_fields(spec, change)
         _check_settling(batch, existing, cleaned, change)
     elif existing is None and change.fields:
-        cleaned = _check_new(batch, spec, change)  # kept whole, its defaults filled in
+        cleaned = _check_new(batch, spec, change, whole)  # kept whole, defaults filled in
     else:
         cleaned = _clean_fields(spec, change)
         _check_values(batch, spec, existing, cleaned, change)
@@ -305,17 +337,23 @@ def _clean_fields(spec: Collection, change: Change) -> dict[str, Any]:
     return cleaned
 
 
-def _check_new(batch: _Batch, spec: Collection, change: Change) -> dict[str, Any]:
-    """A change that creates its record: validated once, whole; the record with defaults."""
+def _check_new(
+    batch: _Batch, spec: Collection, change: Change, whole: _Whole | None = None
+) -> dict[str, Any]:
+    """A change that creates its record: validated once, whole (`whole`, when that was
+    done already); the record with defaults."""
     _check_keys(spec, change)
     _check_settings_id(spec, change)
-    fields = change.fields
-    if any("." in key for key in fields):  # map entries: folded into their maps
-        fields = merge({}, {}, fields, change.hlc, spec.map_fields).fields
-    try:
-        whole = validate_record(spec, fields)
-    except (InvalidValue, UnknownField) as exc:
-        raise Rejected("invalid_value", f"A new record needs: {exc}") from exc
+    if whole is None:
+        fields = change.fields
+        if any("." in key for key in fields):  # map entries: folded into their maps
+            fields = merge({}, {}, fields, change.hlc, spec.map_fields).fields
+        try:
+            whole = validate_record(spec, fields)
+        except (InvalidValue, UnknownField) as exc:
+            whole = exc
+    if isinstance(whole, InvalidValue | UnknownField):
+        raise Rejected("invalid_value", f"A new record needs: {whole}") from whole
     _check_links(batch, spec, None, whole, whole, {}, change)
     return whole
 
@@ -378,10 +416,10 @@ def _check_teacher_scope(
     if spec.name in ("sick_cases", "temperature_checks"):
         bucket = scopes.class_bucket(str(merged.get("class_id")))
     elif spec.name == "follow_ups":
-        case = writer.live_row("sick_cases", uuid.UUID(str(merged.get("case_id"))))
+        case = writer.live_row("sick_cases", as_uuid(merged.get("case_id")))
         bucket = case.bucket if case is not None else ""
     elif spec.name == "referrals" and existing is None:
-        student = writer.live_row("students", uuid.UUID(str(merged.get("student_id"))))
+        student = writer.live_row("students", as_uuid(merged.get("student_id")))
         bucket = student.bucket if student is not None else ""
     else:
         return

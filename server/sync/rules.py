@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from server.records import RecordWriter
+from server.records import RecordWriter, as_uuid
 from shared.schemas.vocabulary import Role
 
 # field → collection whose live record it must name, per collection.
@@ -45,7 +45,7 @@ def check_references(
         value = values.get(name)
         if value is None or not wanted(name):
             continue
-        if writer.live_row(target, uuid.UUID(str(value))) is None:
+        if writer.live_row(target, as_uuid(value)) is None:
             raise BrokenReference(f"{name}: no {target} record {value}")
     if collection == "classes" and wanted("teacher_ids"):
         already = set((before or {}).get("teacher_ids", []))
@@ -56,7 +56,7 @@ def check_references(
     if collection == "disinfection_rounds" and wanted("cleaner_id"):
         _require_user(writer, values["cleaner_id"], {Role.CLEANER, Role.LEAD}, "a cleaner")
     if collection == "sick_cases" and (wanted("student_id") or wanted("class_id")):
-        student = writer.live_row("students", uuid.UUID(str(values["student_id"])))
+        student = writer.live_row("students", as_uuid(values["student_id"]))
         if student is not None and student.fields.get("class_id") != values.get("class_id"):
             raise BrokenReference("class_id: the student is not in this class")
 
@@ -67,11 +67,11 @@ def referenced(collection: str, values: Mapping[str, Any]) -> Iterator[tuple[str
         value = values.get(name)
         if isinstance(value, str):
             try:
-                yield target, uuid.UUID(value)
+                yield target, as_uuid(value)
             except ValueError:
                 continue
 
 
 def _require_user(writer: RecordWriter, user_id: Any, roles: set[Role], what: str) -> None:
-    if not writer.user_is(uuid.UUID(str(user_id)), roles):
+    if not writer.user_is(as_uuid(user_id), roles):
         raise BrokenReference(f"{user_id} is not {what}")

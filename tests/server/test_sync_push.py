@@ -255,3 +255,57 @@ def test_the_lead_may_push_setup_and_rounds(client: TestClient, app: FastAPI) ->
     )
     assert [r["status"] for r in results] == ["applied", "applied", "rejected"]
     assert results[2]["error"]["code"] == "forbidden"
+
+
+def test_a_batch_of_whole_new_records_is_checked_change_by_change(
+    client: TestClient, app: FastAPI
+) -> None:
+    """New records with whole maps (what the app sends) are validated ahead of the batch;
+    each still gets the code of the first check it fails, and a record the batch created
+    is an existing record to the changes after it."""
+    school = small_school(app)
+    phone = Phone(client, "cleaner1")
+    whole = {
+        "area_id": school.area_ids[0],
+        "round_date": "2026-11-29",
+        "cleaner_id": phone.user_id,
+        "items": {"windows": {"done": True, "at": "2026-11-29T07:30:00+08:00", "note": " 擦 "}},
+    }
+    made, twice = new_id(), new_id()
+    cases = [
+        (phone.change("disinfection_rounds", made, whole), "applied", None),
+        (
+            phone.change("disinfection_rounds", new_id(), {**whole, "nope": 1}),
+            "rejected",
+            "unknown_field",
+        ),
+        (
+            phone.change("disinfection_rounds", new_id(), {**whole, "round_date": "2026-13-01"}),
+            "rejected",
+            "invalid_value",
+        ),
+        (
+            phone.change("disinfection_rounds", new_id(), {**whole, "area_id": new_id()}),
+            "rejected",
+            "invalid_value",
+        ),
+        (
+            phone.change("students", new_id(), {"name": "李雷", "class_id": new_id()}),
+            "rejected",
+            "forbidden",
+        ),
+        (phone.change("disinfection_rounds", twice, whole), "applied", None),
+        # the same record again, now an edit of what the change before created
+        (phone.change("disinfection_rounds", twice, {"note": "第二次"}), "applied", None),
+    ]
+    results = phone.push(*(c for c, _, _ in cases))
+    got = [(r["status"], r["error"]["code"] if r["error"] else None) for r in results]
+    assert got == [(status, code) for _, status, code in cases]
+    with Session(app.state.engine) as session:
+        first = session.get(Record, ("disinfection_rounds", uuid.UUID(made)))
+        second = session.get(Record, ("disinfection_rounds", uuid.UUID(twice)))
+    assert first is not None and second is not None
+    # Stored whole, normalized, with the defaults filled in.
+    assert first.fields["items"]["windows"]["note"] == "擦"
+    assert first.fields["note"] == "" and first.fields["completed_at"] is None
+    assert second.fields["note"] == "第二次" and second.fields["items"] == first.fields["items"]
