@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from server.config import Settings
-from server.db import make_engine
+from server.db import WalCheckpointer, make_engine
 from server.errors import BodySizeLimit, install_error_handlers
 from server.routes import admin, auth, reports
 from server.sync import routes as sync
@@ -17,7 +17,8 @@ from shared.hlc import Clock
 
 
 @asynccontextmanager
-async def _frozen_heap(_app: FastAPI) -> AsyncIterator[None]:
+async def _served(app: FastAPI) -> AsyncIterator[None]:
+    """What a served process does besides answering requests."""
     # What a server process has loaded once started (modules, schemas, the engine) lives
     # as long as the process: it is moved out of the collector's sight, so that collecting
     # during a push of hundreds of records does not walk it again and again (14 % of push
@@ -25,12 +26,17 @@ async def _frozen_heap(_app: FastAPI) -> AsyncIterator[None]:
     # objects of every app it ever made.
     gc.collect()
     gc.freeze()
-    yield
+    checkpoints = WalCheckpointer(app.state.engine)
+    checkpoints.start()
+    try:
+        yield
+    finally:
+        checkpoints.stop()
 
 
 def serve_app() -> FastAPI:
     """The app as `carerounds-server serve` runs it (uvicorn's factory)."""
-    return create_app(lifespan=_frozen_heap)
+    return create_app(lifespan=_served)
 
 
 def create_app(settings: Settings | None = None, lifespan: Any = None) -> FastAPI:

@@ -5,16 +5,19 @@ from fastapi.testclient import TestClient
 
 from server import main
 from server.config import Settings
+from server.db import WalCheckpointer
 
 
 def test_health(client: TestClient, backend: str) -> None:
     assert client.get("/api/v1/health").json() == {"status": "ok", "protocol": "1"}
 
 
-def test_a_served_process_freezes_what_startup_loaded(
+def test_a_served_process_freezes_what_startup_loaded_and_copies_the_log(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAREROUNDS_DATABASE_URL", str(settings.database_url))
+    started: list[bool] = []
+    monkeypatch.setattr(WalCheckpointer, "start", lambda self: started.append(self.active))
     app = main.serve_app()
     assert app.state.settings.database_url == settings.database_url
     try:
@@ -23,3 +26,5 @@ def test_a_served_process_freezes_what_startup_loaded(
     finally:
         gc.unfreeze()
         app.state.engine.dispose()
+    # ... and copies SQLite's log in the background (see test_wal_checkpoints).
+    assert started == [str(settings.database_url).startswith("sqlite")]
