@@ -16,8 +16,9 @@ The lock need only cover the short write phase. A device's push opens its writer
 2. `lock_and_finish()` takes the lock. Every write of a record sets the record's `seq` to
    a new number, so what others committed since step 1 is exactly the records with
    `seq > S0`. If the counter still reads S0 (the usual case with one device) the plan is
-   written at once: on PostgreSQL lock, check and write are one statement (the rows as
-   JSON arrays, one INSERT per table, only if the locked counter equals S0), on SQLite an
+   written at once: on PostgreSQL the rows are first copied (COPY) into staging tables
+   of the transaction's own, then lock, check and write are one statement (one INSERT
+   per table from its staging table, only if the locked counter equals S0); on SQLite an
    executemany per table.
 3. Otherwise nothing is written yet; the records committed meanwhile are read (one
    indexed query on `seq`) and `stale()` tells which of them this writer had read at
@@ -47,6 +48,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
+from psycopg.types.json import Json, set_json_dumps
 from sqlalchemy import text
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -234,13 +236,14 @@ class RecordWriter:
         return seen
 
     def write_if_current(self, watch: Collection[str] = ()) -> Interference | None:
-        """PostgreSQL, unlocked writer: write and commit the plan in one round trip, if no
-        record it read has changed since (nor, when it moved records, anything at all; nor
-        any record of the `watch` collections); else write nothing, say what was committed.
+        """PostgreSQL, unlocked writer: write and commit the plan, if no record it read has
+        changed since (nor, when it moved records, anything at all; nor any record of the
+        `watch` collections); else write nothing, say what was committed.
 
-        The lock is taken, the plan checked and written, and the transaction committed by
-        statements sent together (a pipeline), so PostgreSQL holds the lock only while it
-        runs them, never while Python runs. Follow an interference with `rebase`, then try
+        The plan's rows are staged first, unlocked. Then the lock is taken, the plan
+        checked and written, and the transaction committed by statements sent together (a
+        pipeline), so PostgreSQL holds the lock only while it runs them, never while Python
+        runs. Follow an interference with `rebase`, then try
         again (or `lock`). None: written and committed (or nothing to write).
         """
         base = self._anchor()
@@ -249,8 +252,9 @@ class RecordWriter:
         params = self._pg_params(watch)
         raw = self._driver()
         try:
+            raw.execute("BEGIN")
+            self._stage(raw)  # before the lock: only this transaction sees the staged rows
             with raw.pipeline():
-                raw.execute("BEGIN")
                 raw.execute(_PG_LOCK)
                 result = raw.execute(_PG_WRITE, params)
                 raw.execute("COMMIT")
@@ -627,7 +631,9 @@ class RecordWriter:
         if self._used == 0:
             return
         if self.postgresql:
-            ok, _ = self._driver().execute(_PG_WRITE, self._pg_params()).fetchone()
+            raw = self._driver()
+            self._stage(raw)
+            ok, _ = raw.execute(_PG_WRITE, self._pg_params()).fetchone()
             if not ok:  # pragma: no cover - under the lock, after `rebase`: nothing is stale
                 raise RuntimeError("the plan went stale under the lock")
         else:
@@ -635,7 +641,8 @@ class RecordWriter:
         self._written_out()
 
     def _pg_params(self, watch: Collection[str] = ()) -> dict[str, Any]:
-        """The plan as JSON, numbered from its base (see `_PG_WRITE`)."""
+        """The plan's parameters besides its staged rows, numbered from its base (see
+        `_PG_WRITE`)."""
         read = [
             {"collection": c, "record_id": r, "seq": row.seq if row is not None else None}
             for (c, r), row in self._db.items()
@@ -645,12 +652,27 @@ class RecordWriter:
             "used": self._used,
             "strict": self.moved,
             "watch": list(watch),
-            "read": orjson.dumps(read).decode(),
-            # The dataclass's fields are the columns.
-            "records": orjson.dumps(list(self._rows.values())).decode(),
-            "changes": orjson.dumps(self._changes).decode(),
-            "moves": orjson.dumps(self._moves).decode(),
+            # Sent as orjson makes them (bytes, no round through str); the dataclass's
+            # fields are the columns.
+            "read": Json(read, dumps=orjson.dumps),
+            "moves": Json(self._moves, dumps=orjson.dumps),
         }
+
+    def _stage(self, raw: Any) -> None:
+        """PostgreSQL: the plan's records and log entries into this session's staging
+        tables (emptied at commit) by a binary COPY, which PostgreSQL reads several times
+        faster than it takes the same rows apart from one JSON array."""
+        types = _staging_types(raw)
+        with raw.cursor() as cursor:
+            set_json_dumps(orjson.dumps, cursor)  # JSON values go out as orjson's bytes
+            with cursor.copy(_PG_COPY_RECORDS) as copy:
+                copy.set_types(types["staged_records"])
+                for row in self._rows.values():
+                    copy.write_row(_record_values(row))
+            with cursor.copy(_PG_COPY_CHANGES) as copy:
+                copy.set_types(types["staged_changes"])
+                for change in self._changes:
+                    copy.write_row(_change_values(change))
 
     def _write_rows(self) -> None:
         """SQLite: one executemany per table on the driver's cursor, each value through
@@ -787,6 +809,37 @@ _META = """CASE WHEN (SELECT shift FROM ok) = 0 THEN j.field_meta ELSE
 # The plan is numbered base + 1 ... base + used; if others committed since, its numbers
 # move up by what the counter moved (`shift`).
 _PG_LOCK = "SELECT last_seq FROM seq_counter WHERE id = 1 FOR UPDATE"
+# A plan's rows are copied into tables of the session's own (PostgreSQL empties them at
+# each commit), then moved into place by `_PG_WRITE`.
+_PG_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staged_records (LIKE records) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS staged_changes (LIKE changes) ON COMMIT DELETE ROWS;
+SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.oid IN ('staged_records'::regclass, 'staged_changes'::regclass) AND a.attnum > 0
+"""
+_PG_COPY_RECORDS = f"COPY staged_records ({', '.join(_RECORD_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_PG_COPY_CHANGES = f"COPY staged_changes ({', '.join(_CHANGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_record_values = attrgetter(*_RECORD_COLUMNS)
+_change_values = itemgetter(*_CHANGE_COLUMNS)
+
+
+def _staging_types(raw: Any) -> dict[str, list[int]]:
+    """Make the transaction's staging tables unless the connection has them (made in a
+    transaction that rolled back, they are gone); their column types, in COPY order (a
+    binary COPY names them). One round trip."""
+    with raw.cursor() as cursor:
+        cursor.execute("SET LOCAL client_min_messages = warning")  # not "already exists"
+        cursor.execute(_PG_STAGING)
+        while cursor.nextset():  # to the last statement's rows
+            pass
+        found = {(table, column): oid for table, column, oid in cursor.fetchall()}
+    return {
+        "staged_records": [found[("staged_records", c)] for c in _RECORD_COLUMNS],
+        "staged_changes": [found[("staged_changes", c)] for c in _CHANGE_COLUMNS],
+    }
+
+
 _PG_WRITE = f"""
 WITH cur AS (SELECT last_seq FROM seq_counter WHERE id = 1),
 stale AS (
@@ -811,7 +864,7 @@ bump AS (
 rec AS (
     INSERT INTO records ({", ".join(_RECORD_COLUMNS)})
     SELECT {_numbered(_RECORD_COLUMNS).replace("j.field_meta", _META)}
-    FROM json_populate_recordset(NULL::records, %(records)s::json) j
+    FROM staged_records j
     WHERE (SELECT ok FROM ok)
     ON CONFLICT (collection, record_id) DO UPDATE SET
     {", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED)}
@@ -819,7 +872,7 @@ rec AS (
 chg AS (
     INSERT INTO changes ({", ".join(_CHANGE_COLUMNS)})
     SELECT {_numbered(_CHANGE_COLUMNS)}
-    FROM json_populate_recordset(NULL::changes, %(changes)s::json) j
+    FROM staged_changes j
     WHERE (SELECT ok FROM ok)
 ),
 mov AS (
