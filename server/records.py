@@ -249,14 +249,18 @@ class RecordWriter:
         base = self._anchor()
         if self._used == 0:
             return None
-        params = self._pg_params(watch)
+        staged = self._staged()
+        params = self._pg_params(watch, staged=staged)
         raw = self._driver()
         try:
-            raw.execute("BEGIN")
-            self._stage(raw)  # before the lock: only this transaction sees the staged rows
+            if staged:
+                raw.execute("BEGIN")
+                self._stage(raw)  # before the lock: only this transaction sees the rows
             with raw.pipeline():
+                if not staged:
+                    raw.execute("BEGIN")
                 raw.execute(_PG_LOCK)
-                result = raw.execute(_PG_WRITE, params)
+                result = raw.execute(_PG_WRITE[staged], params)
                 raw.execute("COMMIT")
             ok, counter = result.fetchone()
         except BaseException:
@@ -632,31 +636,40 @@ class RecordWriter:
             return
         if self.postgresql:
             raw = self._driver()
-            self._stage(raw)
-            ok, _ = raw.execute(_PG_WRITE, self._pg_params()).fetchone()
+            staged = self._staged()
+            if staged:
+                self._stage(raw)
+            ok, _ = raw.execute(_PG_WRITE[staged], self._pg_params(staged=staged)).fetchone()
             if not ok:  # pragma: no cover - under the lock, after `rebase`: nothing is stale
                 raise RuntimeError("the plan went stale under the lock")
         else:
             self._write_rows()
         self._written_out()
 
-    def _pg_params(self, watch: Collection[str] = ()) -> dict[str, Any]:
-        """The plan's parameters besides its staged rows, numbered from its base (see
-        `_PG_WRITE`)."""
+    def _staged(self) -> bool:
+        """PostgreSQL: whether the plan's rows go by COPY (see `_PG_WRITE`)."""
+        return len(self._rows) + len(self._changes) >= COPY_FROM_ROWS
+
+    def _pg_params(self, watch: Collection[str] = (), *, staged: bool) -> dict[str, Any]:
+        """The plan's parameters, numbered from its base (see `_PG_WRITE`): its rows as
+        JSON unless they were staged."""
         read = [
             {"collection": c, "record_id": r, "seq": row.seq if row is not None else None}
             for (c, r), row in self._db.items()
         ]
-        return {
+        # JSON goes as orjson makes it (bytes, no round through str).
+        params: dict[str, Any] = {
             "base": self._anchor(),
             "used": self._used,
             "strict": self.moved,
             "watch": list(watch),
-            # Sent as orjson makes them (bytes, no round through str); the dataclass's
-            # fields are the columns.
             "read": Json(read, dumps=orjson.dumps),
             "moves": Json(self._moves, dumps=orjson.dumps),
         }
+        if not staged:  # the dataclass's fields are the columns
+            params["records"] = Json(list(self._rows.values()), dumps=orjson.dumps)
+            params["changes"] = Json(self._changes, dumps=orjson.dumps)
+        return params
 
     def _stage(self, raw: Any) -> None:
         """PostgreSQL: the plan's records and log entries into this session's staging
@@ -812,6 +825,7 @@ _PG_LOCK = "SELECT last_seq FROM seq_counter WHERE id = 1 FOR UPDATE"
 # A plan's rows are copied into tables of the session's own (PostgreSQL empties them at
 # each commit), then moved into place by `_PG_WRITE`.
 _PG_STAGING = """
+SET LOCAL client_min_messages = warning;  -- not "already exists, skipping"
 CREATE TEMP TABLE IF NOT EXISTS staged_records (LIKE records) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staged_changes (LIKE changes) ON COMMIT DELETE ROWS;
 SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a
@@ -829,7 +843,6 @@ def _staging_types(raw: Any) -> dict[str, list[int]]:
     transaction that rolled back, they are gone); their column types, in COPY order (a
     binary COPY names them). One round trip."""
     with raw.cursor() as cursor:
-        cursor.execute("SET LOCAL client_min_messages = warning")  # not "already exists"
         cursor.execute(_PG_STAGING)
         while cursor.nextset():  # to the last statement's rows
             pass
@@ -840,7 +853,7 @@ def _staging_types(raw: Any) -> dict[str, list[int]]:
     }
 
 
-_PG_WRITE = f"""
+_PG_WRITE_ROWS_FROM = f"""
 WITH cur AS (SELECT last_seq FROM seq_counter WHERE id = 1),
 stale AS (
     SELECT count(*) AS n
@@ -864,7 +877,7 @@ bump AS (
 rec AS (
     INSERT INTO records ({", ".join(_RECORD_COLUMNS)})
     SELECT {_numbered(_RECORD_COLUMNS).replace("j.field_meta", _META)}
-    FROM staged_records j
+    FROM {{records}} j
     WHERE (SELECT ok FROM ok)
     ON CONFLICT (collection, record_id) DO UPDATE SET
     {", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED)}
@@ -872,7 +885,7 @@ rec AS (
 chg AS (
     INSERT INTO changes ({", ".join(_CHANGE_COLUMNS)})
     SELECT {_numbered(_CHANGE_COLUMNS)}
-    FROM staged_changes j
+    FROM {{changes}} j
     WHERE (SELECT ok FROM ok)
 ),
 mov AS (
@@ -883,6 +896,18 @@ mov AS (
 )
 SELECT ok, last_seq FROM ok
 """  # noqa: S608 - column names from the models, values as parameters
+# A plan's rows reach PostgreSQL as JSON parameters of that one statement (one round trip:
+# a small plan, such as a phone's few changes), or, from COPY_FROM_ROWS rows on, staged by
+# COPY first (a few round trips more, and several times faster to read: a big push).
+COPY_FROM_ROWS = 64
+_PG_WRITE = {
+    False: _PG_WRITE_ROWS_FROM.replace(
+        "{records}", "json_populate_recordset(NULL::records, %(records)s::json)"
+    ).replace("{changes}", "json_populate_recordset(NULL::changes, %(changes)s::json)"),
+    True: _PG_WRITE_ROWS_FROM.replace("{records}", "staged_records").replace(
+        "{changes}", "staged_changes"
+    ),
+}
 
 
 def as_record(row: RecordRow) -> Record:

@@ -4,7 +4,8 @@ push commits in between must be taken into account, never written over.
 Each test makes the race happen at the worst moment: a hook runs another device's push
 (or the lead's, or the same batch again) after the batch was planned and before it is
 written. Every test runs on SQLite and PostgreSQL; `ATTEMPTS = 0` also runs the
-PostgreSQL push through its fallback, the lock taken first.
+PostgreSQL push through its fallback, the lock taken first, and `COPY_FROM_ROWS = 0` sends
+even a small plan's rows to PostgreSQL by COPY.
 """
 
 import uuid
@@ -17,16 +18,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from server import records
 from server.models import ChangeLog, Record
 from server.sync import push as pushing
 from tests.server.test_sync_push import a_round
 from tests.sync_support import Phone, School, new_id, small_school
 
 
-@pytest.fixture(params=["optimistic", "lock first"])
+@pytest.fixture(params=["optimistic", "lock first", "optimistic, COPY", "lock first, COPY"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "lock first":
+    if request.param.startswith("lock first"):
         monkeypatch.setattr(pushing, "ATTEMPTS", 0)
+    if request.param.endswith("COPY"):  # PostgreSQL: even a small plan's rows by COPY
+        monkeypatch.setattr(records, "COPY_FROM_ROWS", 0)
     return str(request.param)
 
 
