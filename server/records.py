@@ -474,7 +474,9 @@ class RecordWriter:
         change = IncomingChange(fields, hlc, author, base_seq, seq, deleted)
         new_state, losses = apply(state, change, spec.map_fields)
         before = state.field_meta
-        self._stamped.extend(v for k, v in new_state.field_meta.items() if v is not before.get(k))
+        # The entries this change made (one dict may stand for many registers).
+        made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
+        self._stamped.extend(made.values())
         if old is None:
             record = RecordRow(
                 collection,

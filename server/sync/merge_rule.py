@@ -145,29 +145,31 @@ def _first_write(
     change: IncomingChange, map_fields: Collection[str], author: str | None, device: str
 ) -> RecordState:
     """`apply` to a record nobody has written: every register wins, nothing can be lost.
-    The same outcome as the general path (a test holds them equal), in one pass."""
+    The same outcome as the general path (a test holds them equal), in one pass. Every
+    register's `field_meta` entry is the one dict: the change wrote them all."""
     fields: dict[str, Any] = {}
     field_hlc: dict[str, str] = {}
     meta: dict[str, Any] = {}
     hlc, seq = change.hlc, change.seq
-
-    def put(key: str) -> bool:
-        if key in field_hlc:  # the same register twice in one change: the first stands
-            return False
-        field_hlc[key] = hlc
-        meta[key] = {"seq": seq, "by": author, "device": device}
-        return True
-
+    stamp = {"seq": seq, "by": author, "device": device}
+    # The same register twice in one change (`items` and `items.a`): the first stands.
     for key, value in change.fields.items():
         name, dot, entry = key.partition(".")
         if dot:
-            if put(key):
+            if key not in field_hlc:
+                field_hlc[key] = hlc
+                meta[key] = stamp
                 entry_into(fields, name)[entry] = value
         elif name in map_fields and isinstance(value, Mapping):
             for item, item_value in value.items():
-                if put(f"{name}.{item}"):
+                register = f"{name}.{item}"
+                if register not in field_hlc:
+                    field_hlc[register] = hlc
+                    meta[register] = stamp
                     entry_into(fields, name)[item] = item_value
-        elif put(key):
+        elif key not in field_hlc:
+            field_hlc[key] = hlc
+            meta[key] = stamp
             fields[name] = value
     if change.deleted:
         meta[DELETED] = {"seq": seq, "by": author, "hlc": hlc}
