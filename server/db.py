@@ -11,6 +11,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from server.config import Settings
@@ -119,8 +120,8 @@ class WalCheckpointer:
         while not self._stop.wait(self.interval):
             try:
                 self.checkpoint()
-            except sqlite3.Error:
-                continue  # busy or locked now: the next round copies it
+            except (sqlite3.Error, SQLAlchemyError):
+                continue  # busy, locked or no connection free now: the next round copies it
 
 
 def alembic_config(settings: Settings) -> Config:

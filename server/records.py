@@ -832,7 +832,8 @@ CREATE TEMP TABLE IF NOT EXISTS staged_records (LIKE records) ON COMMIT DELETE R
 CREATE TEMP TABLE IF NOT EXISTS staged_changes (LIKE changes) ON COMMIT DELETE ROWS;
 SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
-WHERE c.oid IN ('staged_records'::regclass, 'staged_changes'::regclass) AND a.attnum > 0
+WHERE c.oid IN ('staged_records'::regclass, 'staged_changes'::regclass)
+    AND a.attnum > 0 AND NOT a.attisdropped
 """
 _PG_COPY_RECORDS = f"COPY staged_records ({', '.join(_RECORD_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _PG_COPY_CHANGES = f"COPY staged_changes ({', '.join(_CHANGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"

@@ -1,6 +1,7 @@
 """SQLite's write-ahead log is copied into the database by a background thread, not by the
 commits of pushes; the backstop still bounds it if that thread falls behind."""
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -56,12 +57,18 @@ def test_a_checkpoint_copies_the_log_and_stop_empties_it(
     sqlite_engine.dispose()
 
 
-def test_the_thread_copies_what_commits_leave(sqlite_engine: Engine) -> None:
+def test_the_thread_copies_what_commits_leave_and_outlives_a_busy_round(
+    sqlite_engine: Engine,
+) -> None:
     checkpoints = WalCheckpointer(sqlite_engine, interval=0.01)
     copied = threading.Event()
     original = checkpoints.checkpoint
+    rounds: list[str] = []
 
     def watched(mode: str = "PASSIVE") -> tuple[int, int, int]:
+        rounds.append(mode)
+        if len(rounds) == 1:
+            raise sqlite3.OperationalError("database is locked")
         result = original(mode)
         if result[2] > 0:
             copied.set()
