@@ -24,8 +24,8 @@ from typing import Any
 from bench.harness import peak_rss_mb, reset_peak, rss_mb
 from bench.store_bench import a_round
 from client.encrypted_store import EncryptedStore, Profile
+from client.httpx_transport import HttpxTransport
 from client.sync_engine import MAX_BATCH, SyncEngine
-from client.transport import HttpxTransport
 
 STORE_PASSWORD = "bench-store-password"  # noqa: S105 - a throwaway store's password
 COLLECTION = "disinfection_rounds"

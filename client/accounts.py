@@ -68,12 +68,20 @@ class PhoneUsers:
         *,
         device_name: str = "CareRounds",
         store_options: dict[str, Any] | None = None,
+        persist: Callable[[], None] | None = None,
     ) -> None:
+        """The users of the phone whose data lives in `folder`.
+
+        Args:
+            persist: makes the folder's latest writes durable (the browser's IndexedDB);
+                called after each store transaction and each file written or removed.
+        """
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._transport_for = transport_for
+        self.transport_for = transport_for
         self.device_name = device_name
-        self._store_options = store_options or {}
+        self.persist = persist or (lambda: None)
+        self._store_options = {"after_commit": self.persist, **(store_options or {})}
         self.device_id = self._device_id()
         self.current: Session | None = None
 
@@ -81,6 +89,7 @@ class PhoneUsers:
         path = self.folder / "device_id"
         if not path.exists():
             path.write_text(f"phone-{secrets.token_hex(8)}")
+            self.persist()
         return path.read_text().strip()
 
     def _path(self, server_url: str, username: str) -> Path:
@@ -113,7 +122,7 @@ class PhoneUsers:
         start_fresh: bool = False,
     ) -> Session:
         """First sign-in on this phone (or after the password changed): needs the server."""
-        transport = self._transport_for(server_url)
+        transport = self.transport_for(server_url)
         try:
             reply = transport.post(
                 "/api/v1/auth/login",
@@ -138,11 +147,13 @@ class PhoneUsers:
         if path.exists() and start_fresh:
             EncryptedStore(path, self.device_id, **self._store_options).wipe()
             path.unlink(missing_ok=True)
+            self.persist()
         if path.exists():
             store = EncryptedStore(path, self.device_id, **self._store_options)
             if store.profile() is None:  # what a wipe left: nobody's data
                 store.close()
                 path.unlink()
+                self.persist()
         if path.exists():
             try:
                 self._unlock_after_password_change(store, password, old_secret)
@@ -185,7 +196,7 @@ class PhoneUsers:
         except BaseException:
             store.close()
             raise
-        return self._start(store, self._transport_for(user.profile.server_url))
+        return self._start(store, self.transport_for(user.profile.server_url))
 
     def _start(self, store: EncryptedStore, transport: Transport) -> Session:
         token = store.get_meta("token") or ""
@@ -221,4 +232,5 @@ class PhoneUsers:
         session.store.wipe()
         session.store.close()
         path.unlink(missing_ok=True)
+        self.persist()
         self.current = None

@@ -18,7 +18,7 @@ from client.accounts import OldSecretNeeded, PhoneUser, PhoneUsers, Session, Sig
 from client.checklists import checklist_items, checklist_lines, edited_items, in_use
 from client.due_lists import calendar_of, caseload, cleaner_today, sick_students
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
-from client.school_office import HttpFor, SchoolOffice, default_http
+from client.school_office import SchoolOffice
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
 from shared.hlc import parse as parse_hlc
 from shared.i18n import t
@@ -133,10 +133,8 @@ class AppState:
         *,
         lang: str = "zh",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        http_for: HttpFor = default_http,
     ) -> None:
         self.users = users
-        self.http_for = http_for
         self.lang = lang
         self.now = now
         self.session: Session | None = None
@@ -683,7 +681,7 @@ class AppState:
     def _office(self) -> SchoolOffice:
         profile = self._store().profile()
         token = self._store().get_meta("token") or ""
-        return SchoolOffice(self.http_for(profile.server_url), token)
+        return SchoolOffice(self.users.transport_for(profile.server_url), token)
 
     def staff(self) -> list[dict[str, Any]]:
         """The staff list as last read from the server (kept on the phone, encrypted)."""

@@ -1,19 +1,20 @@
-"""Encryption at rest behind a small interface, so the browser build can swap in WebCrypto.
+"""Encryption at rest behind a small interface: one format, two implementations.
 
-Only primitives present in cryptography 43 are used (Flet's phone builds ship that
-version): AES-256-GCM and Scrypt.
+`client.native_crypto` (the `cryptography` package: desktop, phone builds, the server-side
+web client) and `client.web_crypto` (WebCrypto and a WebAssembly Scrypt, inside the
+browser) seal and derive byte for byte alike, so a store sealed by one opens with the other.
+
+A sealed value is `VERSION | 96-bit nonce | AES-256-GCM ciphertext and tag`.
 """
 
-import os
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 NONCE_BYTES = 12
 KEY_BYTES = 32
+TAG_BYTES = 16
 VERSION = b"\x01"  # first byte of every sealed value, so the format can change later
 
 
@@ -47,40 +48,32 @@ class Crypto(Protocol):
 
     def derive(self, secret: str, salt: bytes, params: ScryptParams) -> bytes: ...
 
+    def seal_many(self, key: bytes, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """`seal` for each (plaintext, associated) pair (one round trip in the browser)."""
+        ...
 
-class CryptographyBackend:
-    """`Crypto` on the `cryptography` package (desktop and phone builds)."""
-
-    def __init__(self) -> None:
-        self._ciphers: dict[bytes, AESGCM] = {}
-
-    def new_key(self) -> bytes:
-        return AESGCM.generate_key(bit_length=256)
-
-    def _cipher(self, key: bytes) -> AESGCM:
-        cipher = self._ciphers.get(key)
-        if cipher is None:
-            self._ciphers = {key: AESGCM(key)}  # one key in use at a time
-            cipher = self._ciphers[key]
-        return cipher
+    def open_many(self, key: bytes, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """`open` for each (sealed, associated) pair; IntegrityError if any fails."""
+        ...
 
     def forget(self) -> None:
-        """Drop cached key schedules (on lock)."""
-        self._ciphers = {}
+        """Drop whatever was kept of the key (on lock)."""
+        ...
 
-    def seal(self, key: bytes, plaintext: bytes, associated: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        return VERSION + nonce + self._cipher(key).encrypt(nonce, plaintext, associated)
 
-    def open(self, key: bytes, sealed: bytes, associated: bytes) -> bytes:
-        if len(sealed) < 1 + NONCE_BYTES + 16 or sealed[:1] != VERSION:
-            raise IntegrityError("not a sealed value")
-        nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
-        try:
-            return self._cipher(key).decrypt(nonce, body, associated)
-        except InvalidTag as exc:
-            raise IntegrityError("the value was altered or does not belong here") from exc
+def check_sealed(sealed: bytes) -> tuple[bytes, bytes]:
+    """The nonce and the ciphertext of a sealed value; IntegrityError if it is not one."""
+    if len(sealed) < 1 + NONCE_BYTES + TAG_BYTES or sealed[:1] != VERSION:
+        raise IntegrityError("not a sealed value")
+    return sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
 
-    def derive(self, secret: str, salt: bytes, params: ScryptParams) -> bytes:
-        kdf = Scrypt(salt=salt, length=KEY_BYTES, n=params.n, r=params.r, p=params.p)
-        return kdf.derive(secret.encode())
+
+def default_crypto() -> Crypto:
+    """WebCrypto inside the browser (Pyodide), else the `cryptography` package."""
+    if sys.platform == "emscripten":
+        from client.web_crypto import WebCryptoBackend
+
+        return WebCryptoBackend()
+    from client.native_crypto import CryptographyBackend
+
+    return CryptographyBackend()

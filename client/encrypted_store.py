@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +26,9 @@ from client.crypto import (
     PASSWORD_PARAMS,
     PIN_PARAMS,
     Crypto,
-    CryptographyBackend,
     IntegrityError,
     ScryptParams,
+    default_crypto,
 )
 from client.plain_store import PlainStore
 
@@ -74,13 +74,15 @@ class EncryptedStore(PlainStore):
         crypto: Crypto | None = None,
         idle_seconds: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
+        **options: Any,
     ) -> None:
-        self._crypto: Crypto = crypto or CryptographyBackend()
+        """`options` go to `PlainStore` (the journal mode, the hook after each commit)."""
+        self._crypto: Crypto = crypto or default_crypto()
         self._key: bytes | None = None
         self._idle_seconds = idle_seconds
         self._monotonic = monotonic
         self._last_used = monotonic()
-        super().__init__(path, device_id)
+        super().__init__(path, device_id, **options)
 
     @classmethod
     def create(
@@ -119,9 +121,7 @@ class EncryptedStore(PlainStore):
     def lock(self) -> None:
         """Forget the data key; everything but the profile is unreadable until unlocked."""
         self._key = None
-        forget = getattr(self._crypto, "forget", None)
-        if forget is not None:
-            forget()
+        self._crypto.forget()
 
     def unlock(self, secret: str, kind: str = "password") -> None:
         """Open the store offline with the password (or the PIN, `kind="pin"`).
@@ -254,6 +254,21 @@ class EncryptedStore(PlainStore):
         if isinstance(raw, str):
             raise IntegrityError("an unsealed value in an encrypted store")
         return codec.loads(self._crypto.open(self._require_key(), raw, associated.encode()))
+
+    def _seal_many(self, items: Sequence[tuple[bytes, str]]) -> list[str | bytes]:
+        sealed = self._crypto.seal_many(
+            self._require_key(), [(plain, associated.encode()) for plain, associated in items]
+        )
+        return list(sealed)
+
+    def _unseal_many(self, items: Sequence[tuple[str | bytes, str]]) -> list[Any]:
+        if any(isinstance(raw, str) for raw, _ in items):
+            raise IntegrityError("an unsealed value in an encrypted store")
+        opened = self._crypto.open_many(
+            self._require_key(),
+            [(raw, associated.encode()) for raw, associated in items if isinstance(raw, bytes)],
+        )
+        return [codec.loads(plain) for plain in opened]
 
     def _destroy(self) -> None:
         self.lock()

@@ -4,25 +4,21 @@ carerounds-client --server http://127.0.0.1:8000 --port 8550
 """
 
 import argparse
-import asyncio
 import locale
 import os
+import re
+import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
 import flet as ft
 
 from client.accounts import PhoneUsers
-from client.app_state import AppState
+from client.app import AUTO_SYNC_SECONDS, FONT_FILE, Device, make_app
 from client.config import data_dir
-from client.shell import Shell
-from client.transport import HttpxTransport
-
-FONT_FAMILY = "Noto Sans SC"
-FONT_FILE = "fonts/NotoSansSC.ttf"
-AUTO_SYNC_SECONDS = 30.0
+from client.httpx_transport import HttpxTransport
 
 
 def prepare_assets(folder: Path) -> Path:
@@ -44,77 +40,31 @@ def default_language() -> str:
     return "en" if name.lower().startswith("en") else "zh"
 
 
-def make_app(
-    server_url: str,
-    folder: Path,
-    lang: str | None = None,
-    sync_every: float = AUTO_SYNC_SECONDS,
-) -> Callable[[ft.Page], None]:
-    """The Flet `main` for one browser tab or phone screen."""
-
-    def main(page: ft.Page) -> None:
-        page.title = "CareRounds 校园防控"
-        page.fonts = {FONT_FAMILY: FONT_FILE}
-        page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.TEAL)
-        page.padding = 0
-        users = PhoneUsers(
-            folder / "phone", lambda url: HttpxTransport(url), device_name="CareRounds web"
-        )
-        state = AppState(users, lang=lang or default_language())
-        shell = Shell(state, server_url)
-        shell.attach(page)
-        syncing = page.run_task(_auto_sync, state, shell, sync_every)
-
-        def gone(_event: object) -> None:
-            # A closed tab leaves no unlocked data behind in the web server's memory; the
-            # background sync idles while nobody is signed in, and ends with the session.
-            state.lock()
-
-        def closed(_event: object) -> None:
-            state.lock()
-            syncing.cancel()
-
-        page.on_disconnect = gone
-        page.on_close = closed
-
-    return main
+BROWSER_KEY = "carerounds.browser"
+_BROWSER_ID = re.compile(r"[0-9a-f]{32}")
 
 
-async def _auto_sync(state: AppState, shell: Shell, every: float = AUTO_SYNC_SECONDS) -> None:
-    """Sync in the background while signed in; back off while the server is unreachable
-    (never waiting more than twice the usual interval, and at least 2 s or the interval)."""
-    attempt = 0
-    while True:
-        delay = every
-        if state.signed_in and state.session is not None:
-            before = _on_screen(state)
-            await asyncio.to_thread(state.sync_now)
-            if state.online is False:
-                backoff = state.session.engine.backoff(attempt, base=2.0, cap=2 * every)
-                delay = max(min(2.0, every), backoff)
-                attempt += 1
-            else:
-                attempt = 0
-            if _on_screen(state) != before:
-                shell.refresh(keep_typed=True)
-            else:
-                shell.refresh_sync_bar()  # keeps what is being typed on the screen
-        await asyncio.sleep(delay)
+def browser_users(folder: Path) -> Callable[[ft.Page], Awaitable[PhoneUsers]]:
+    """Each browser is its own device: a key kept in the browser's own storage names its
+    folder here, with its own device id and stores (tabs of one browser share them)."""
+
+    async def users(page: ft.Page) -> PhoneUsers:
+        preferences = ft.SharedPreferences()
+        key = await preferences.get(BROWSER_KEY)
+        if not isinstance(key, str) or _BROWSER_ID.fullmatch(key) is None:
+            key = secrets.token_hex(16)
+            await preferences.set(BROWSER_KEY, key)
+        return PhoneUsers(folder / "browsers" / key, HttpxTransport, device_name="CareRounds web")
+
+    return users
 
 
-def _on_screen(state: AppState) -> tuple[object, ...]:
-    """What a background sync can change on the screen besides the sync bar's clock: the
-    data pulled (the cursor moves), what waits to upload, online or not, the error shown."""
-    if state.session is None or not state.signed_in:
-        return (state.signed_in,)
-    sync = state.sync_state()
-    return (
-        state.session.store.cursor(),
-        sync["pending"],
-        sync["rejected"],
-        state.online,
-        state.error,
-    )
+def make_web_app(
+    server_url: str, folder: Path, lang: str | None = None, sync_every: float = AUTO_SYNC_SECONDS
+) -> Callable[[ft.Page], Awaitable[None]]:
+    """The app as `carerounds-client` serves it to browsers."""
+    device = Device(users=browser_users(folder), default_server=server_url)
+    return make_app(device, lang, sync_every, default_lang=default_language)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     assets = prepare_assets(folder / "assets")
     print(f"CareRounds client: http://{args.host}:{args.port}  (server {args.server})", flush=True)
     ft.run(
-        make_app(args.server, folder, args.lang, args.sync_every),
+        make_web_app(args.server, folder, args.lang, args.sync_every),
         view=ft.AppView.WEB_BROWSER,
         host=args.host,
         port=args.port,

@@ -6,11 +6,22 @@ The server address is asked at the first sign-in.
 
 import flet as ft
 
+from client.accounts import PhoneUsers
+from client.app import Device, make_app
 from client.config import data_dir
-from client.main import make_app, prepare_assets
+from client.httpx_transport import HttpxTransport
+from client.main import default_language, prepare_assets
 
 DEFAULT_SERVER = "https://"
 
 if __name__ == "__main__":
     folder = data_dir()
-    ft.run(make_app(DEFAULT_SERVER, folder), assets_dir=str(prepare_assets(folder / "assets")))
+
+    async def users(_page: ft.Page) -> PhoneUsers:
+        return PhoneUsers(folder / "phone", HttpxTransport, device_name="CareRounds phone")
+
+    device = Device(users=users, default_server=DEFAULT_SERVER)
+    ft.run(
+        make_app(device, default_lang=default_language),
+        assets_dir=str(prepare_assets(folder / "assets")),
+    )

@@ -13,7 +13,7 @@ stay readable, since the store needs them to work while nothing is decrypted.
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,9 +142,26 @@ class PlainStore:
 
     migrations: tuple[str, ...] = MIGRATIONS
 
-    def __init__(self, path: str | Path, device_id: str) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        device_id: str,
+        *,
+        journal_mode: str = "WAL",
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Open (or create) the store at `path`.
+
+        Args:
+            journal_mode: SQLite's; the browser keeps the journal in memory, since its
+                files only become durable when `after_commit` copies them to IndexedDB.
+            after_commit: called after every committed transaction, inside it as far as
+                the caller is concerned (the browser's write to IndexedDB).
+        """
         self.path = str(path)
         self.device_id = device_id
+        self._journal_mode = journal_mode
+        self._after_commit = after_commit or (lambda: None)
         self._lock = threading.RLock()
         self._conn = self._open()
         self._clock = Clock(device_id)
@@ -158,7 +175,7 @@ class PlainStore:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA journal_mode={self._journal_mode}")
         # NORMAL in WAL mode survives the app being killed; only power loss can cost the
         # last transactions.
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -167,6 +184,7 @@ class PlainStore:
         try:
             for step, script in enumerate(self.migrations[version:], start=version + 1):
                 conn.executescript(f"BEGIN IMMEDIATE;{script};PRAGMA user_version={step};COMMIT;")
+                self._after_commit()
         except sqlite3.Error:
             # Leave the file as the last good step left it, and unlocked.
             if conn.in_transaction:
@@ -199,6 +217,7 @@ class PlainStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._after_commit()
 
     def _check_open(self) -> None:
         """Raise if the store may not be used now (the encrypted store when locked)."""
@@ -213,10 +232,22 @@ class PlainStore:
     def _unseal(self, raw: str | bytes, associated: str) -> Any:
         return codec.loads(raw)
 
-    def _view(self, row: Any) -> Any:
+    def _seal_many(self, items: Sequence[tuple[bytes, str]]) -> list[str | bytes]:
+        """`_seal_encoded` of each (plaintext, associated) pair, in one go."""
+        return [self._seal_encoded(plaintext, associated) for plaintext, associated in items]
+
+    def _unseal_many(self, items: Sequence[tuple[str | bytes, str]]) -> list[Any]:
+        """`_unseal` of each (sealed, associated) pair, in one go."""
+        return [self._unseal(raw, associated) for raw, associated in items]
+
+    def _view_sealed(self, row: Any) -> tuple[str | bytes, str]:
+        """The sealed view of a record row and its associated data, to open."""
         if row["fields"] == SAME_AS_SERVER:
-            return self._server(row)
-        return self._unseal(row["fields"], f"view|{row['collection']}|{row['record_id']}")
+            return row["server_fields"], f"server|{row['collection']}|{row['record_id']}"
+        return row["fields"], f"view|{row['collection']}|{row['record_id']}"
+
+    def _view(self, row: Any) -> Any:
+        return self._unseal(*self._view_sealed(row))
 
     def _view_hlc(self, row: Any) -> Any:
         raw = row["field_hlc"]
@@ -304,11 +335,11 @@ class PlainStore:
             (collection, record_id),
         ).fetchone()
 
-    def _record(self, row: Any) -> LocalRecord:
+    def _record(self, row: Any, fields: Any = None) -> LocalRecord:
         return LocalRecord(
             collection=row["collection"],
             record_id=row["record_id"],
-            fields=self._view(row),
+            fields=self._view(row) if fields is None else fields,
             field_hlc=self._view_hlc(row),
             deleted=bool(row["deleted"]),
             seq=row["seq"],
@@ -326,7 +357,9 @@ class PlainStore:
         if not include_deleted:
             query += " AND deleted = 0"
         with self._lock:
-            return [self._record(r) for r in self._conn.execute(query, (collection,))]
+            rows = self._conn.execute(query, (collection,)).fetchall()
+            views = self._unseal_many([self._view_sealed(row) for row in rows])
+            return [self._record(row, view) for row, view in zip(rows, views, strict=True)]
 
     def server_records(self) -> list[LocalRecord]:
         """The server layer of every record (what the server last said), for checks."""
@@ -517,6 +550,7 @@ class PlainStore:
                 for r in conn.execute("SELECT DISTINCT collection, record_id FROM outbox")
             }
             rows = []
+            values: list[tuple[bytes, str]] = []
             rebuild: dict[tuple[str, str], list[OutboxEntry]] = {}
             latest = ""
             for change in changes:
@@ -524,15 +558,18 @@ class PlainStore:
                 field_hlc = change["field_hlc"]
                 latest = max(latest, max(field_hlc.values(), default=""))
                 # The view is the server layer until pending changes are merged over it.
-                fields, ad = change["fields"], f"server|{collection}|{record_id}"
+                fields = change["fields"]
+                values.append(
+                    (
+                        # As the values came, where the transport kept them encoded.
+                        fields if isinstance(fields, codec.Encoded) else codec.dumps(fields),
+                        f"server|{collection}|{record_id}",
+                    )
+                )
                 rows.append(
                     (
                         collection,
                         record_id,
-                        # As the values came, where the transport kept them encoded.
-                        self._seal_encoded(fields, ad)
-                        if isinstance(fields, codec.Encoded)
-                        else self._seal(fields, ad),
                         _json(field_hlc),
                         int(change["deleted"]),
                         change["seq"],
@@ -552,7 +589,10 @@ class PlainStore:
                 " server_deleted = excluded.server_deleted, seq = excluded.seq,"
                 " fields = excluded.fields, field_hlc = excluded.field_hlc,"
                 " deleted = excluded.deleted",
-                rows,
+                [
+                    (row[0], row[1], sealed, *row[2:])
+                    for row, sealed in zip(rows, self._seal_many(values), strict=True)
+                ],
             )
             self._rebuild_views(conn, rebuild)
             conn.executemany(

@@ -5,26 +5,18 @@ the network; everything else the lead manages is a synced record and works offli
 staff list last read is kept (encrypted) on the phone so that names show offline.
 """
 
-from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, SyncError
-
-HttpFor = Callable[[str], httpx.Client]
-
-
-def default_http(server_url: str) -> httpx.Client:
-    return httpx.Client(base_url=server_url.rstrip("/"), timeout=15.0)
+from client.transport import Transport, TransportError
 
 
 class SchoolOffice:
     """The administration API's staff routes, with errors as the sync engine's."""
 
-    def __init__(self, http: httpx.Client, token: str) -> None:
-        self.http = http
-        self.headers = {"authorization": f"Bearer {token}"}
+    def __init__(self, transport: Transport, token: str) -> None:
+        self.transport = transport
+        self.token = token
 
     def staff(self) -> list[dict[str, Any]]:
         found = self._call("GET", "/api/v1/admin/users")
@@ -46,17 +38,15 @@ class SchoolOffice:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
-            response = self.http.request(method, path, json=body, headers=self.headers)
-            payload = response.json() if response.content else {}
-        except (httpx.TransportError, ValueError) as exc:
-            raise Offline("offline", type(exc).__name__) from exc
-        if response.is_success:
-            return payload
-        error = payload.get("error", {}) if isinstance(payload, dict) else {}
-        code = str(error.get("code", "internal_error"))
-        message = str(error.get("message", ""))
-        if response.status_code == 401:
+            reply = self.transport.request(method, path, body, self.token)
+        except TransportError as exc:
+            raise Offline("offline", str(exc)) from exc
+        if reply.ok:
+            return reply.body
+        code = reply.error_code or "internal_error"
+        message = reply.error_message
+        if reply.status == 401:
             raise SignInRequired(code, message)
-        if response.status_code >= 500:
+        if reply.status >= 500:
             raise ServerTrouble(code, message)
         raise SyncError(code, message)

@@ -1,7 +1,7 @@
-"""How the sync engine reaches the server: an injectable seam, httpx by default.
+"""How the app reaches the server: an injectable seam.
 
-The browser build will plug in a transport over `pyfetch`; tests plug in the server app
-itself or one that fails on purpose.
+`client.httpx_transport` on phones and desktops, `client.web_transport` inside the browser;
+tests plug in the server app itself or one that fails on purpose.
 
 A transport may also offer `begin`, which sends a request in the background and gives its
 reply later: the engine then overlaps its own work (storing a page, reading the next
@@ -9,14 +9,9 @@ batch) with the server's. The engine itself starts no thread; a transport withou
 is simply called in turn (see `begin` below).
 """
 
-import concurrent.futures
-import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-import httpx
 
 from client import codec
 
@@ -28,7 +23,11 @@ class TransportError(Exception):
 @dataclass(frozen=True)
 class Reply:
     status: int
-    body: dict[str, Any]
+    body: Any  # the JSON answer: an object, except a few administration lists
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
     @property
     def error_code(self) -> str | None:
@@ -64,6 +63,21 @@ class Transport(Protocol):
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         """POST JSON to `path` under the server URL; TransportError if unreachable."""
 
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None, token: str | None
+    ) -> Reply:
+        """Any method (the administration API); TransportError if unreachable."""
+
+
+def read_reply(path: str, status: int, content: bytes) -> Reply:
+    """A reply from its raw body (pull pages keep their record values encoded).
+
+    Raises:
+        ValueError: the body is not JSON.
+    """
+    read = codec.loads_pull_page if path.endswith(PULL) else codec.loads
+    return Reply(status, read(content) if content else {})
+
 
 class PendingReply(Protocol):
     def result(self) -> Reply:
@@ -88,42 +102,3 @@ def begin(transport: Transport, path: str, body: dict[str, Any], token: str | No
     if start is not None:
         return start(path, body, token)
     return _InTurn(lambda: transport.post(path, body, token))
-
-
-class HttpxTransport:
-    """The transport of the desktop and phone apps."""
-
-    def __init__(self, base_url: str, timeout: float = 30.0, client: httpx.Client | None = None):
-        self.base_url = base_url.rstrip("/")
-        self._client = client or httpx.Client(timeout=timeout)
-
-    def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
-        headers = {"content-type": "application/json"}
-        if token:
-            headers["authorization"] = f"Bearer {token}"
-        try:
-            response = self._client.post(
-                self.base_url + path, content=encoded(body), headers=headers
-            )
-            read = codec.loads_pull_page if path.endswith(PULL) else codec.loads
-            payload = read(response.content) if response.content else {}
-        except (httpx.TransportError, json.JSONDecodeError) as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return Reply(response.status_code, payload if isinstance(payload, dict) else {})
-
-    def begin(self, path: str, body: dict[str, Any], token: str | None) -> PendingReply:
-        """`post` on a thread of its own, which ends with the request (the engine has one
-        request in flight at a time, so no pool is kept)."""
-        future: concurrent.futures.Future[Reply] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(self.post(path, body, token))
-            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
-                future.set_exception(exc)
-
-        threading.Thread(target=run, name="carerounds-transport", daemon=True).start()
-        return future
-
-    def close(self) -> None:
-        self._client.close()

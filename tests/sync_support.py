@@ -29,8 +29,13 @@ class AppTransport:
         self.client = client
 
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
+        return self.request("POST", path, body, token)
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None, token: str | None
+    ) -> Reply:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.client.post(path, json=body, headers=headers)
+        response = self.client.request(method, path, json=body, headers=headers)
         return Reply(response.status_code, response.json() if response.content else {})
 
 

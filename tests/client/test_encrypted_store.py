@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from client.crypto import CryptographyBackend, IntegrityError
+from client.crypto import IntegrityError
 from client.encrypted_store import (
     MAX_FAILED_UNLOCKS,
     DataWiped,
@@ -20,6 +20,7 @@ from client.encrypted_store import (
     StoreLocked,
     WrongSecret,
 )
+from client.native_crypto import CryptographyBackend
 from client.plain_store import PlainStore
 from shared.schemas.collections import COLLECTIONS, validate_record
 

@@ -9,8 +9,9 @@ import pytest
 
 from client import codec
 from client.encrypted_store import EncryptedStore, Profile
+from client.httpx_transport import HttpxTransport
 from client.plain_store import PlainStore
-from client.transport import PULL, EncodedBody, HttpxTransport, TransportError, begin
+from client.transport import PULL, EncodedBody, TransportError, begin
 
 
 def transport_on(handler: httpx.MockTransport) -> HttpxTransport:

@@ -1,5 +1,6 @@
 """The web client's page life: a closed tab leaves nothing unlocked behind."""
 
+import asyncio
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -7,8 +8,8 @@ from typing import Any
 import flet as ft
 from fastapi.testclient import TestClient
 
-from client import main as web
 from client.accounts import PhoneUsers
+from client.app import Device, make_app
 from client.shell import Shell
 from shared.schemas.vocabulary import Role
 from tests.client.test_screens import _open_case_from_the_form
@@ -46,18 +47,18 @@ class BrowserTab:
 
 
 def test_closing_the_tab_locks_the_data_and_ends_background_sync(
-    client: TestClient, tmp_path: Path, monkeypatch: Any
+    client: TestClient, tmp_path: Path
 ) -> None:
     create_user(client.app, Role.CLEANER, "cleaner1")  # type: ignore[arg-type]
     made: list[PhoneUsers] = []
 
-    def phone_users(folder: Path, _transport_for: Any, **options: Any) -> PhoneUsers:
-        made.append(PhoneUsers(folder, lambda _url: AppTransport(client), **options))
+    async def phone_users(_page: ft.Page) -> PhoneUsers:
+        made.append(PhoneUsers(tmp_path, lambda _url: AppTransport(client)))
         return made[-1]
 
-    monkeypatch.setattr(web, "PhoneUsers", phone_users)
     tab = BrowserTab()
-    web.make_app(SERVER_URL, tmp_path)(tab)  # type: ignore[arg-type]
+    main = make_app(Device(users=phone_users, default_server=SERVER_URL))
+    asyncio.run(main(tab))  # type: ignore[arg-type]
     screen = tab.controls[0]
     type_into(screen, "sign-in-username", "cleaner1")
     type_into(screen, "sign-in-password", PASSWORD)

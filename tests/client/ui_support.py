@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import flet as ft
-import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -53,21 +52,16 @@ class Network:
         self.up = True
         self.calls = 0
 
-    def http(self, _server_url: str) -> httpx.Client:
-        """The administration API's client: the app in-process, or a cut cable."""
-        if self.up:
-            return self.client
-
-        def unreachable(request: httpx.Request) -> httpx.Response:
-            raise httpx.ConnectError("network unreachable", request=request)
-
-        return httpx.Client(base_url=SERVER_URL, transport=httpx.MockTransport(unreachable))
-
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
+        return self.request("POST", path, body, token)
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None, token: str | None
+    ) -> Reply:
         self.calls += 1
         if not self.up:
             raise TransportError("network unreachable")
-        return self.inner.post(path, body, token)
+        return self.inner.request(method, path, body, token)
 
 
 @dataclass
@@ -83,7 +77,7 @@ class Phones:
     def start(self, lang: str = "zh") -> AppState:
         network = Network(self.client)
         users = PhoneUsers(self.folder / f"phone-{len(self.started)}", lambda url: network)
-        state = AppState(users, lang=lang, now=self.clock, http_for=network.http)
+        state = AppState(users, lang=lang, now=self.clock)
         self.started.append(state)
         self.networks[id(state)] = network
         return state

@@ -37,10 +37,10 @@ from PIL import Image, ImageStat
 
 from bench.loopback import stop_group
 from client.due_lists import calendar_of
+from client.httpx_transport import HttpxTransport
 from client.main import FONT_FILE
 from client.plain_store import PlainStore
 from client.sync_engine import SyncEngine
-from client.transport import HttpxTransport
 from shared.i18n import t
 from tests.e2e.harness import (
     DEMO_PASSWORD,

@@ -13,9 +13,9 @@ import sys
 import time
 import uuid
 
+from client.httpx_transport import HttpxTransport
 from client.plain_store import PlainStore
 from client.sync_engine import Offline, ServerTrouble, SyncEngine
-from client.transport import HttpxTransport
 
 ROUNDS = 100
 EDITS_PER_ROUND = 3  # 300 edits in all

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import psycopg
 
+from client.httpx_transport import HttpxTransport
 from client.plain_store import PlainStore
 from client.sync_engine import SyncEngine
-from client.transport import HttpxTransport
 from tests.e2e.harness import (
     Key,
     Login,

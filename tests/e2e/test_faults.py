@@ -21,9 +21,9 @@ import httpx
 import psycopg
 import pytest
 
+from client.httpx_transport import HttpxTransport
 from client.plain_store import PlainStore
 from client.sync_engine import Offline, SyncEngine
-from client.transport import HttpxTransport
 from shared.hlc import Clock
 from tests.e2e import killable_client
 from tests.e2e.cut_proxy import CutProxy

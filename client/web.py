@@ -1,0 +1,39 @@
+"""The entry of the PWA: the app with its Python inside the browser (Pyodide).
+
+`pwa/build.py` stages a `main.py` that calls `main()`. The stores live in the browser's
+IndexedDB (`client.web_storage`), sealed through WebCrypto (`client.web_crypto`); the
+server is reached with the browser's XMLHttpRequest (`client.web_transport`), by default
+at the origin the app was served from. Nothing here starts a thread.
+
+Only importable inside Pyodide.
+"""
+
+import flet as ft
+from js import location, navigator  # type: ignore[import-not-found]
+
+from client import web_storage
+from client.accounts import PhoneUsers
+from client.app import Device, in_turn, make_app
+from client.web_transport import XhrTransport
+
+
+def default_language() -> str:
+    """The browser's language: English when it says so, else Chinese."""
+    return "en" if str(navigator.language).lower().startswith("en") else "zh"
+
+
+async def browser_users(_page: ft.Page) -> PhoneUsers:
+    """This browser's users: one device per browser profile (its own IndexedDB)."""
+    folder = await web_storage.mount()
+    return PhoneUsers(
+        folder,
+        XhrTransport,
+        device_name="CareRounds app (browser)",
+        store_options={"journal_mode": "MEMORY"},
+        persist=web_storage.persist,
+    )
+
+
+def main() -> None:
+    device = Device(users=browser_users, default_server=str(location.origin), in_background=in_turn)
+    ft.run(make_app(device, default_lang=default_language), assets_dir="assets")
