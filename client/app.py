@@ -40,6 +40,8 @@ class Device:
     users: Callable[[ft.Page], Awaitable[PhoneUsers]]
     default_server: str
     in_background: Callable[[Callable[[], None]], Awaitable[None]] = in_a_thread
+    # Whether the device says it has a network (the browser does; None: cannot tell).
+    network_up: Callable[[], bool | None] = lambda: None
 
 
 def make_app(
@@ -59,7 +61,7 @@ def make_app(
         state = AppState(users, lang=lang or default_lang())
         shell = Shell(state, device.default_server)
         shell.attach(page)
-        syncing = page.run_task(_auto_sync, state, shell, sync_every, device.in_background)
+        syncing = page.run_task(_auto_sync, state, shell, sync_every, device)
 
         def gone(_event: object) -> None:
             # A closed tab leaves no unlocked data behind in the web server's memory; the
@@ -80,10 +82,13 @@ async def _auto_sync(
     state: AppState,
     shell: Shell,
     every: float = AUTO_SYNC_SECONDS,
-    in_background: Callable[[Callable[[], None]], Awaitable[None]] = in_a_thread,
+    device: Device | None = None,
 ) -> None:
     """Sync in the background while signed in; back off while the server is unreachable
-    (never waiting more than twice the usual interval, and at least 2 s or the interval)."""
+    (never waiting more than twice the usual interval, and at least 2 s or the interval),
+    and sync at once when the device says its network is back."""
+    in_background = device.in_background if device else in_a_thread
+    network_up = device.network_up if device else (lambda: None)
     attempt = 0
     while True:
         delay = every
@@ -100,7 +105,20 @@ async def _auto_sync(
                 shell.refresh(keep_typed=True)
             else:
                 shell.refresh_sync_bar()  # keeps what is being typed on the screen
-        await asyncio.sleep(delay)
+        await _until(delay, network_up)
+
+
+async def _until(delay: float, network_up: Callable[[], bool | None]) -> None:
+    """Sleep `delay` seconds, or less if the network comes back meanwhile."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + delay
+    was = network_up()
+    while (left := end - loop.time()) > 0:
+        await asyncio.sleep(min(left, 1.0))
+        now = network_up()
+        if was is False and now:
+            return
+        was = now
 
 
 def _on_screen(state: AppState) -> tuple[object, ...]:

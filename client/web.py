@@ -35,5 +35,10 @@ async def browser_users(_page: ft.Page) -> PhoneUsers:
 
 
 def main() -> None:
-    device = Device(users=browser_users, default_server=str(location.origin), in_background=in_turn)
+    device = Device(
+        users=browser_users,
+        default_server=str(location.origin),
+        in_background=in_turn,
+        network_up=lambda: bool(navigator.onLine),
+    )
     ft.run(make_app(device, default_lang=default_language), assets_dir="assets")
