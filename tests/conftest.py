@@ -6,6 +6,7 @@ with the reason.
 """
 
 import os
+import subprocess
 
 # Cheap password hashes for the test run only (and the servers it starts): argon2 at its
 # production cost takes most of a second per sign-in on a 2-core machine.
@@ -34,6 +35,18 @@ settings.load_profile("untimed")
 
 # Children before parents; the counter row is reset rather than deleted.
 TABLES = ("access_tokens", "devices", "login_throttles", "users", "records", "changes")
+
+
+@pytest.fixture(scope="session")
+def web_build() -> Path:
+    """The PWA, built by the README's own command (`scripts/build-web.sh`): a few minutes
+    the first time, a no-op while the client, `shared/` and the pins are unchanged."""
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["scripts/build-web.sh"], cwd=repo, capture_output=True, text=True, timeout=1800
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return repo / "build" / "web"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The PWA: its build and the app in Chromium."""
