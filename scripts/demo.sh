@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Sets up .venv, then starts the server on SQLite (data/carerounds.db) with the demo school
-# on http://127.0.0.1:8000 and the app on http://127.0.0.1:8550 (open it in a browser).
+# Sets up .venv, builds the app (once), then serves the demo school on SQLite
+# (data/carerounds.db) and the app at http://127.0.0.1:8000/app/ until Ctrl-C.
+# Arguments go to `carerounds-server demo`, e.g. --host 0.0.0.0 to let phones in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-.venv/bin/carerounds-server demo --port 8000 &
+scripts/build-web.sh
+.venv/bin/carerounds-server demo --port 8000 "$@" &
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
-.venv/bin/python - <<'PY'
-import time, httpx
-for _ in range(120):
+trap 'kill $server 2>/dev/null; wait $server' EXIT
+healthy() { # over https too, for a server started with --ssl-certfile
+  .venv/bin/python -c 'import httpx, sys
+for scheme in ("http", "https"):
     try:
-        if httpx.get("http://127.0.0.1:8000/api/v1/health").status_code == 200:
-            break
+        sys.exit(httpx.get(f"{scheme}://127.0.0.1:8000/api/v1/health", verify=False).is_error)
     except httpx.TransportError:
         pass
-    time.sleep(0.5)
-PY
-echo "Open http://127.0.0.1:8550 and sign in (server address http://127.0.0.1:8000)."
-.venv/bin/carerounds-client --server http://127.0.0.1:8000 --port 8550 --data-dir data/client
+sys.exit(1)'
+}
+until healthy; do kill -0 $server 2>/dev/null || exit 1; sleep 0.5; done
+echo "Open http://127.0.0.1:8000/app/ in a browser (or http://<this machine's address>:8000/app/" \
+  "on a phone on the same network, with --host 0.0.0.0; a phone needs HTTPS away from this" \
+  "machine: see README)"
+wait $server

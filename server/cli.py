@@ -1,7 +1,10 @@
 """`carerounds-server`: serve, demo, migrate, import-users, import-students."""
 
 import argparse
+import contextlib
+import ipaddress
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -13,12 +16,17 @@ from server import demo, roster
 from server.config import Settings
 from server.db import make_engine, migrate
 from server.models import User
+from server.web_app import PREFIX, is_built
 from shared.hlc import Clock
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     if settings.is_sqlite and args.workers > 1:
         print("note: several workers on SQLite share one writer; PostgreSQL scales further.")
+    tls = args.ssl_certfile is not None
+    for line in app_address_lines(args.host, args.port, tls=tls, built=is_built(settings.web_dir)):
+        print(line)
+    sys.stdout.flush()  # before uvicorn's own lines, which go to stderr
     uvicorn.run(
         "server.main:serve_app",
         factory=True,
@@ -26,7 +34,63 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        ssl_certfile=str(args.ssl_certfile.resolve()) if tls else None,
+        ssl_keyfile=str(args.ssl_keyfile.resolve()) if tls else None,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
+
+
+def app_address_lines(host: str, port: int, *, tls: bool, built: bool) -> list[str]:
+    """Where to open the app: the address served, or, served on every interface, this
+    machine's addresses (for a phone on the school's network) and 127.0.0.1."""
+    if not built:
+        return [
+            f"CareRounds app: not built; run scripts/build-web.sh, then start the server "
+            f"again to serve it at {PREFIX}/"
+        ]
+    scheme = "https" if tls else "http"
+    hosts = _machine_addresses() if _is_every_interface(host) else [host]
+    return [f"CareRounds app: {scheme}://{_url_host(h)}:{port}{PREFIX}/" for h in hosts]
+
+
+def _is_every_interface(host: str) -> bool:
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    return host
+
+
+def _machine_addresses() -> list[str]:
+    """This machine's IPv4 addresses a phone could reach, then 127.0.0.1."""
+    found: list[str] = []
+    with contextlib.suppress(OSError):
+        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.append(str(sockaddr[0]))
+    # The address of the way out to the network (connecting a UDP socket sends nothing):
+    # the hostname often names only 127.0.1.1.
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))
+        found.append(str(probe.getsockname()[0]))
+    reachable = [a for a in found if not ipaddress.ip_address(a).is_loopback]
+    return [*dict.fromkeys(reachable), "127.0.0.1"]
+
+
+def _check_tls_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Both TLS files or neither, and each one there (else a usage error, exit 2)."""
+    given = [f for f in (args.ssl_certfile, args.ssl_keyfile) if f is not None]
+    if len(given) == 1:
+        parser.error("HTTPS needs both --ssl-certfile and --ssl-keyfile")
+    for path in given:
+        if not path.is_file():
+            parser.error(f"no such file {path}")
 
 
 def _cli_clock() -> Clock:
@@ -37,13 +101,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="carerounds-server", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
-        ("serve", "apply migrations, then serve the API"),
+        ("serve", "apply migrations, then serve the API and the app"),
         ("demo", "seed the demo school into an empty database, then serve"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8000)
         sub.add_argument("--workers", type=int, default=1, help="server processes")
+        sub.add_argument(
+            "--ssl-certfile", type=Path, metavar="PATH", help="serve HTTPS: the certificate (PEM)"
+        )
+        sub.add_argument(
+            "--ssl-keyfile", type=Path, metavar="PATH", help="serve HTTPS: its private key (PEM)"
+        )
+        sub.add_argument(
+            "--forwarded-allow-ips",
+            default="127.0.0.1",
+            metavar="IPS",
+            help="proxies (comma-separated, or *) whose X-Forwarded-Proto/-For are believed",
+        )
     commands.add_parser("migrate", help="bring the database schema up to date")
     users = commands.add_parser("import-users", help="import accounts from a CSV file")
     users.add_argument("csv", type=Path)
@@ -53,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         "--create-classes", action="store_true", help="create classes the file names"
     )
     args = parser.parse_args(argv)
+    if args.command in ("serve", "demo"):
+        _check_tls_files(parser, args)
 
     settings = Settings()
     engine = make_engine(settings)

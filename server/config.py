@@ -3,8 +3,11 @@
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository (or, installed, the folder holding the `server` package).
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Settings(BaseSettings):
@@ -26,6 +29,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Days and "due" are counted in the school's own time zone.
     school_timezone: str = "Asia/Shanghai"
+    # The app's browser build (scripts/build-web.sh), served at /app/ when it is there.
+    web_dir: Path = REPO_ROOT / "build" / "web"
+
+    @field_validator("web_dir")
+    @classmethod
+    def _web_dir_from_here(cls, value: Path) -> Path:
+        """A relative folder means one below the directory the server was started in."""
+        return value.resolve()
 
     @cached_property
     def sqlalchemy_url(self) -> str:

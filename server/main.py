@@ -13,6 +13,7 @@ from server.db import WalCheckpointer, make_engine
 from server.errors import BodySizeLimit, install_error_handlers
 from server.routes import admin, auth, reports
 from server.sync import routes as sync
+from server.web_app import mount_web_app
 from shared.hlc import Clock
 
 
@@ -58,4 +59,6 @@ def create_app(settings: Settings | None = None, lifespan: Any = None) -> FastAP
     def health() -> dict[str, str]:
         return {"status": "ok", "protocol": "1"}
 
+    # Checked once, here: a build made while the server runs shows after a restart.
+    mount_web_app(app, settings.web_dir)
     return app

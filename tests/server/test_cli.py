@@ -1,24 +1,34 @@
-"""`carerounds-server` (server.cli): migrate and the CSV imports in-process, and the real
-entry point (`demo`, `serve --workers 2`) as a subprocess over real HTTP."""
+"""`carerounds-server` (server.cli): migrate, the CSV imports and what serve/demo hand to
+uvicorn in-process, and the real entry point (`demo`, `serve --workers 2`, HTTPS, behind a
+proxy) as a subprocess over real HTTP."""
 
 import contextlib
 import gc
+import ipaddress
 import os
 import secrets
+import socket
+import ssl
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import inspect
 from sqlmodel import Session, select
 
-from bench.loopback import PG_ADMIN_URL, ServerProcess, child_env
+from bench.loopback import PG_ADMIN_URL, STARTED, ServerNotReady, ServerProcess, child_env
 from server import cli, records
 from server.config import Settings
 from server.db import make_engine
@@ -329,10 +339,14 @@ def http_login(client: httpx.Client, username: str, password: str) -> dict[str, 
 
 
 def test_demo_end_to_end(fresh_database_url: str, tmp_path: Path) -> None:
-    server = ServerProcess.cli(["demo"], fresh_database_url, tmp_path)
+    build = fake_build(tmp_path / "web")
+    server = ServerProcess.cli(
+        ["demo"], fresh_database_url, tmp_path, env={"CAREROUNDS_WEB_DIR": str(build)}
+    )
     try:
         server.wait_ready()
         with httpx.Client(base_url=server.base, timeout=10) as client:
+            assert client.get("/app/").content == APP_PAGE
             for username, role in (
                 ("lead", "lead"),
                 ("cleaner1", "cleaner"),
@@ -369,6 +383,8 @@ def test_demo_end_to_end(fresh_database_url: str, tmp_path: Path) -> None:
         "counselor2",
     ]
     assert "防控负责人" in table[0]
+    # After the logins, where to open the app.
+    assert out[out.index("Demo logins") :].splitlines()[11] == f"CareRounds app: {server.base}/app/"
     assert "Traceback" not in err
 
 
@@ -416,3 +432,238 @@ def test_serve_two_workers_on_postgresql(fresh_pg_url: str, tmp_path: Path) -> N
     err = server.stderr()
     assert err.count("Application startup complete") == 2, err
     assert "Traceback" not in err
+
+
+# The app's address, HTTPS, and a reverse proxy ----------------------------------------------
+
+APP_PAGE = b"<!doctype html><title>CareRounds</title>"
+SECRET = "not-for-any-browser"
+
+
+def fake_build(folder: Path) -> Path:
+    """A stand-in for build/web, with a file above it that must never be served."""
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_bytes(APP_PAGE)
+    (folder / "sw.js").write_text("self.addEventListener('fetch', () => {});")
+    (folder / ".build-stamp").write_text(SECRET)
+    (folder.parent / "config.py").write_text(f"PASSWORD = '{SECRET}'")
+    return folder
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost signed by its own key: (cert, key)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CareRounds test server")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "server.crt", folder / "server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def uvicorn_runs(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
+    """What `serve`/`demo` would hand to uvicorn.run (nothing is served); the app is built."""
+    monkeypatch.setenv("CAREROUNDS_WEB_DIR", str(fake_build(tmp_path / "web")))
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: runs.append(options))
+    return runs
+
+
+def test_serve_hands_tls_and_proxy_options_to_uvicorn(
+    uvicorn_runs: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["serve"]) == 0
+    plain = uvicorn_runs[-1]
+    assert (plain["ssl_certfile"], plain["ssl_keyfile"]) == (None, None)
+    assert (plain["proxy_headers"], plain["forwarded_allow_ips"]) == (True, "127.0.0.1")
+    assert "CareRounds app: http://127.0.0.1:8000/app/" in capsys.readouterr().out
+
+    cert, key = self_signed_certificate(tmp_path)
+    args = ["--ssl-certfile", cert.name, "--ssl-keyfile", key.name]  # relative to the cwd
+    proxies = ["--forwarded-allow-ips", "10.0.0.2,10.0.0.3"]
+    assert cli.main(["serve", "--port", "8443", "--workers", "3", *args, *proxies]) == 0
+    tls = uvicorn_runs[-1]
+    assert tls["ssl_certfile"] == str(cert.resolve())
+    assert tls["ssl_keyfile"] == str(key.resolve())
+    assert (tls["workers"], tls["port"]) == (3, 8443)
+    assert tls["forwarded_allow_ips"] == "10.0.0.2,10.0.0.3"
+    assert "CareRounds app: https://127.0.0.1:8443/app/" in capsys.readouterr().out
+
+
+def test_serve_says_when_the_app_is_not_built(
+    uvicorn_runs: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CAREROUNDS_WEB_DIR", str(tmp_path / "never-built"))
+    assert cli.main(["serve"]) == 0
+    out = capsys.readouterr().out
+    assert "CareRounds app: not built; run scripts/build-web.sh" in out
+    assert "http://" not in out
+    assert len(uvicorn_runs) == 1  # the API is served all the same
+
+
+def test_serving_every_interface_prints_this_machines_addresses(
+    uvicorn_runs: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 0  # noqa: S104 - what is tested
+    lines = capsys.readouterr().out.splitlines()
+    urls = [line.removeprefix("CareRounds app: ") for line in lines if "CareRounds app" in line]
+    assert urls[-1] == "http://127.0.0.1:8000/app/"
+    hosts = [httpx.URL(url).host for url in urls]
+    assert len(set(hosts)) == len(hosts)
+    for host in hosts:
+        assert ipaddress.ip_address(host).version == 4
+        assert host == "127.0.0.1" or not ipaddress.ip_address(host).is_loopback
+        # Only an address of this machine can be bound to.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+    # IPv6's "every interface" too; a single IPv6 address is written in brackets.
+    assert cli.app_address_lines("::", 8000, tls=False, built=True) == [
+        f"CareRounds app: {url}" for url in urls
+    ]
+    assert cli.app_address_lines("::1", 8443, tls=True, built=True) == [
+        "CareRounds app: https://[::1]:8443/app/"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ssl-certfile", "server.crt"], "needs both --ssl-certfile and --ssl-keyfile"),
+        (["--ssl-keyfile", "server.key"], "needs both --ssl-certfile and --ssl-keyfile"),
+        (["--ssl-certfile", "server.crt", "--ssl-keyfile", "nowhere.key"], "no such file"),
+    ],
+)
+def test_tls_options_are_checked_before_anything_runs(
+    uvicorn_runs: list[dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    self_signed_certificate(tmp_path)
+    for command in ("serve", "demo"):
+        with pytest.raises(SystemExit) as excinfo:
+            cli.main([command, *args])
+        assert excinfo.value.code == 2
+        assert message in capsys.readouterr().err
+    assert uvicorn_runs == []
+    assert not (tmp_path / "cli.db").exists()  # not even migrated
+
+
+def wait_https(server: ServerProcess, base: str, trust: ssl.SSLContext, workers: int) -> None:
+    """ServerProcess.wait_ready, over HTTPS."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise ServerNotReady(f"server exited:\n{server.output()}")
+        if server.stderr().count(STARTED) >= workers:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/api/v1/health", verify=trust, timeout=2).is_success:
+                    return
+        time.sleep(0.1)
+    raise ServerNotReady(f"server not ready over HTTPS:\n{server.output()}")
+
+
+def test_serve_https_with_two_workers(tmp_path: Path) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    build = fake_build(tmp_path / "web")
+    server = ServerProcess.cli(
+        ["serve", "--workers", "2", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+        f"sqlite:///{tmp_path / 'tls.db'}",
+        tmp_path,
+        env={"CAREROUNDS_WEB_DIR": str(build)},
+    )
+    base = f"https://127.0.0.1:{server.port}"
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+        wait_https(server, base, trust, workers=2)
+        with httpx.Client(base_url=base, verify=trust, timeout=10) as client:
+            for _ in range(6):  # new connections, so both workers answer some
+                health = client.get("/api/v1/health", headers={"Connection": "close"})
+                assert health.json() == {"status": "ok", "protocol": "1"}
+            assert client.get("/app/").content == APP_PAGE
+            assert client.get("/app", follow_redirects=False).headers["location"] == f"{base}/app/"
+            assert client.get("/app/.build-stamp").status_code == 404
+        # Without trusting this certificate, or without TLS, there is no answer.
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(f"{base}/api/v1/health", timeout=5)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{server.port}/api/v1/health", timeout=5)
+    finally:
+        server.stop()
+    assert f"CareRounds app: {base}/app/" in server.stdout()
+    assert server.stderr().count(STARTED) == 2
+    assert "Traceback" not in server.stderr()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "scheme"), [(None, "https"), ("10.9.8.7", "http")], ids=["proxy", "stranger"]
+)
+def test_forwarded_headers_from_a_trusted_proxy(
+    tmp_path: Path, trusted: str | None, scheme: str
+) -> None:
+    """A reverse proxy on this machine ends TLS and says so in X-Forwarded-Proto: the app's
+    redirect keeps the browser on https. From an address not trusted, the header is ignored."""
+    build = fake_build(tmp_path / "web")
+    args = ["serve"] if trusted is None else ["serve", "--forwarded-allow-ips", trusted]
+    server = ServerProcess.cli(
+        args,
+        f"sqlite:///{tmp_path / 'proxied.db'}",
+        tmp_path,
+        env={"CAREROUNDS_WEB_DIR": str(build)},
+    )
+    try:
+        server.ready()
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.168.1.23"}
+        with httpx.Client(base_url=server.base, timeout=10) as client:
+            redirect = client.get("/app", headers=forwarded, follow_redirects=False)
+            assert redirect.status_code == 307
+            assert redirect.headers["location"] == f"{scheme}://127.0.0.1:{server.port}/app/"
+            plain = client.get("/app", follow_redirects=False)
+            assert plain.headers["location"] == f"{server.base}/app/"
+        # The path as a client may really send it, dot segments and all.
+        for path in ("/app/../config.py", "/app/%2e%2e/config.py", "/app/..%2fconfig.py"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+                conn.sendall(
+                    f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+                )
+                answer = b"".join(iter(lambda: conn.recv(65536), b""))
+            assert answer.startswith(b"HTTP/1.1 404"), (path, answer)
+            assert SECRET.encode() not in answer
+    finally:
+        server.stop()
+    # uvicorn logs (on stdout) the client the proxy named.
+    if trusted is None:
+        assert "192.168.1.23" in server.stdout()
+    else:
+        assert "192.168.1.23" not in server.stdout()

@@ -1,14 +1,25 @@
-"""The demo school (server.demo): what seeding puts in an empty database, on both backends."""
+"""The demo school (server.demo): what seeding puts in an empty database, on both backends;
+and scripts/demo.sh, run for real."""
 
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from bench.loopback import child_env, descendants, stop_group
 from server import demo, demo_school, records
 from server.models import User
 from shared.hlc import Clock
@@ -185,3 +196,84 @@ def test_is_empty_counts_people(app: FastAPI) -> None:
     create_user(app, Role.CLEANER, username="someone")
     with Session(app.state.engine) as session:
         assert not demo.is_empty(session)
+
+
+# scripts/demo.sh ------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_PORT = 8000  # the script's own
+APP_PAGE = b"<!doctype html><title>CareRounds (stand-in build)</title>"
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def command_lines(pids: set[int]) -> list[str]:
+    lines = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return lines
+
+
+def test_demo_script_builds_serves_the_app_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """The script in a copy of the repository whose setup and build steps are stand-ins (the
+    real ones install packages and build with Flet): it builds, serves the app from the
+    server on port 8000, starts no other program, and Ctrl-C stops everything."""
+    if port_in_use(DEMO_PORT):
+        pytest.skip(f"port {DEMO_PORT} is in use on this machine")
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "demo.sh", repo / "scripts" / "demo.sh")
+    (repo / ".venv").symlink_to(REPO / ".venv")
+    stand_ins = {
+        "setup.sh": "#!/bin/sh\nexit 0\n",
+        "build-web.sh": (
+            "#!/bin/sh\nset -e\necho built >> build.log\nmkdir -p build/web\n"
+            f"printf '%s' '{APP_PAGE.decode()}' > build/web/index.html\n"
+        ),
+    }
+    for name, text in stand_ins.items():
+        (repo / "scripts" / name).write_text(text)
+        (repo / "scripts" / name).chmod(0o755)
+    out_path = tmp_path / "demo.out"
+    env = child_env(f"sqlite:///{tmp_path / 'demo.db'}", CAREROUNDS_WEB_DIR="build/web")
+    with out_path.open("wb") as out:
+        script = subprocess.Popen(
+            ["bash", str(repo / "scripts" / "demo.sh")],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's process group: Ctrl-C reaches all of it
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while b"Open http://127.0.0.1:8000/app/" not in out_path.read_bytes():
+            assert script.poll() is None, out_path.read_text()
+            assert time.monotonic() < deadline, out_path.read_text()
+            time.sleep(0.2)
+        assert (repo / "build.log").read_text() == "built\n"
+        page = httpx.get(f"http://127.0.0.1:{DEMO_PORT}/app/", timeout=10)
+        assert page.content == APP_PAGE
+        running = command_lines(descendants(script.pid))
+        assert any("carerounds-server demo --port 8000" in line for line in running), running
+        assert not any("carerounds-client" in line for line in running), running
+        assert not port_in_use(8550)
+        time.sleep(1)
+        assert script.poll() is None  # in the foreground until Ctrl-C
+
+        os.killpg(script.pid, signal.SIGINT)
+        script.wait(timeout=30)
+        with pytest.raises(ProcessLookupError):  # nothing of it is left running
+            os.killpg(script.pid, 0)
+        assert not port_in_use(DEMO_PORT)
+    finally:
+        stop_group(script)
+    output = out_path.read_text()
+    assert "CareRounds app: http://127.0.0.1:8000/app/" in output
+    assert "Demo logins" in output
+    assert "Traceback" not in output
