@@ -49,6 +49,17 @@ def web_build() -> Path:
     return repo / "build" / "web"
 
 
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the screenshots go: CAREROUNDS_SCREENSHOTS (e.g. docs/screenshots, from the
+    repository root) when set, so a normal run leaves the tracked ones alone."""
+    asked = os.environ.get("CAREROUNDS_SCREENSHOTS")
+    if not asked:
+        return tmp_path / "screenshots"
+    folder = Path(asked)
+    return folder if folder.is_absolute() else Path(__file__).resolve().parents[1] / folder
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""

@@ -20,7 +20,7 @@ from server.db import make_engine, migrate
 from shared.hlc import Clock
 from tests.databases import fresh_postgres
 from tests.e2e.app_harness import CHROMIUM, CHROMIUM_ARGS, Browsing, RestartableServer
-from tests.e2e.harness import REPO, ServerProcess
+from tests.e2e.harness import ServerProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -142,14 +142,3 @@ def app_server(demo_database_url: str, server_folder: Path) -> Iterator[Restarta
         yield server.start()
     finally:
         server.stop()
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    """Where the screenshots go: CAREROUNDS_SCREENSHOTS (e.g. docs/screenshots, from the
-    repository root) when set, so a normal run leaves the tracked ones alone."""
-    asked = os.environ.get("CAREROUNDS_SCREENSHOTS")
-    if not asked:
-        return tmp_path / "screenshots"
-    folder = Path(asked)
-    return folder if folder.is_absolute() else REPO / folder
