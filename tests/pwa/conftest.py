@@ -24,10 +24,16 @@ def school_database() -> Iterator[str]:
 
 
 @pytest.fixture
-def pwa_server(web_build: Path, school_database: str, tmp_path: Path) -> Iterator[ServerProcess]:
+def served_web(web_build: Path) -> Path:
+    """The build the server serves (a test may serve a copy of its own)."""
+    return web_build
+
+
+@pytest.fixture
+def pwa_server(served_web: Path, school_database: str, tmp_path: Path) -> Iterator[ServerProcess]:
     """`server.cli demo`, serving the build at /app/ beside the API."""
     server = ServerProcess.cli(
-        ["demo"], school_database, tmp_path / "server", env={"CAREROUNDS_WEB_DIR": str(web_build)}
+        ["demo"], school_database, tmp_path / "server", env={"CAREROUNDS_WEB_DIR": str(served_web)}
     ).ready()
     try:
         yield server

@@ -55,40 +55,29 @@ def _caches(tab: AppPage) -> list[str]:
 
 
 @pytest.fixture
-def served(web_build: Path, tmp_path: Path) -> Path:
+def served_web(web_build: Path, tmp_path: Path) -> Path:
     """A copy of the build for the server to serve, so this test can replace it."""
     web = tmp_path / "web"
     shutil.copytree(web_build, web)
     return web
 
 
-@pytest.fixture
-def server(served: Path, school_database: str, tmp_path: Path) -> Any:
-    process = ServerProcess.cli(
-        ["demo"], school_database, tmp_path / "server", env={"CAREROUNDS_WEB_DIR": str(served)}
-    ).ready()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 def test_a_new_build_is_taken_and_the_waiting_work_survives_it(
     playwright: "Playwright",
-    server: ServerProcess,
-    served: Path,
+    pwa_server: ServerProcess,
+    served_web: Path,
     school_database: str,
     tmp_path: Path,
 ) -> None:
-    old_cache = json.loads((served / "precache.json").read_text())["cache"]
+    old_cache = json.loads((served_web / "precache.json").read_text())["cache"]
     area_id = _area_id(school_database, FIRST_AREA.name)
-    browser = Browser(playwright, tmp_path / "profile", server)
+    browser = Browser(playwright, tmp_path / "profile", pwa_server)
     try:
         tab = browser.start()
         _worker_ready(tab)
         assert old_cache in _caches(tab)
         tab.find(tab.text("ui.sign_in"), roles=("button",), timeout=START_TIMEOUT)
-        tab.sign_in("cleaner1", server.base)
+        tab.sign_in("cleaner1", pwa_server.base)
 
         browser.offline(True)  # a round done offline: it waits on the phone
         tab.tap(FIRST_AREA.name, exact=False)
@@ -99,7 +88,7 @@ def test_a_new_build_is_taken_and_the_waiting_work_survives_it(
         within(SYNC_TIMEOUT, "the round waiting to upload", tab.pending)
         browser.close()
 
-        new_cache = _next_version(served)  # the school's server is updated meanwhile
+        new_cache = _next_version(served_web)  # the school's server is updated meanwhile
         assert new_cache != old_cache
 
         tab = browser.start()  # the next start, online: the new build takes over
