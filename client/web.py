@@ -9,12 +9,19 @@ Only importable inside Pyodide.
 """
 
 import flet as ft
-from js import location, navigator  # type: ignore[import-not-found]
+from js import console, location, navigator, performance  # type: ignore[import-not-found]
 
 from client import web_storage
 from client.accounts import PhoneUsers
 from client.app import Device, in_turn, make_app
 from client.web_transport import XhrTransport
+
+
+def timing(step: str) -> None:
+    """A line for `bench/pwa_bench.py` in the browser's console: the step, the ms since
+    this worker started (`performance.now()`), and the same moment in ms since the epoch."""
+    now = float(performance.now())
+    console.log(f"carerounds-timing {step} {now:.0f} {float(performance.timeOrigin) + now:.0f}")
 
 
 def default_language() -> str:
@@ -24,17 +31,22 @@ def default_language() -> str:
 
 async def browser_users(_page: ft.Page) -> PhoneUsers:
     """This browser's users: one device per browser profile (its own IndexedDB)."""
+    timing("mount-start")
     folder = await web_storage.mount()
-    return PhoneUsers(
+    timing("mount-done")
+    users = PhoneUsers(
         folder,
         XhrTransport,
         device_name="CareRounds app (browser)",
         store_options={"journal_mode": "MEMORY"},
         persist=web_storage.persist,
     )
+    timing("users-ready")
+    return users
 
 
 def main() -> None:
+    timing("imported")  # client.web and what it imports (flet, the app's screens)
     device = Device(
         users=browser_users,
         default_server=str(location.origin),
