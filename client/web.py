@@ -15,6 +15,7 @@ from client import web_storage
 from client.accounts import PhoneUsers
 from client.app import Device, in_turn, make_app
 from client.web_transport import XhrTransport
+from shared.i18n import t
 
 
 def timing(step: str) -> None:
@@ -29,10 +30,16 @@ def default_language() -> str:
     return "en" if str(navigator.language).lower().startswith("en") else "zh"
 
 
-async def browser_users(_page: ft.Page) -> PhoneUsers:
+async def browser_users(page: ft.Page) -> PhoneUsers:
     """This browser's users: one device per browser profile (its own IndexedDB)."""
+
+    def waiting() -> None:
+        words = ft.Text(t("ui.open_in_another_tab", default_language()), size=16)
+        page.controls = [ft.SafeArea(ft.Container(words, padding=16, key="open-elsewhere"))]
+        page.update()
+
     timing("mount-start")
-    folder = await web_storage.mount()
+    folder = await web_storage.mount(waiting=waiting)
     timing("mount-done")
     users = PhoneUsers(
         folder,

@@ -15,6 +15,7 @@ system's write, truncate, unlink and rename are wrapped to note what changed.
 Only importable inside Pyodide.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyodide_js  # type: ignore[import-not-found]
@@ -28,7 +29,7 @@ _FILES = run_js(
 (() => {
   const CHUNK = 64 * 1024;
   const NAME = "carerounds-device";
-  let db = null, FS = null, root = null;
+  let db = null, FS = null, root = null, held = false;
   const dirty = new Map();   // path -> chunk indexes written since the last persist
   const whole = new Set();   // paths to write whole (truncated, renamed into)
   const gone = new Set();    // paths removed
@@ -88,6 +89,19 @@ _FILES = run_js(
   }
 
   return {
+    // One tab at a time owns the folder: two workers writing their own copies of a store
+    // into the same chunks would mix their pages. Held for as long as this worker lives.
+    async hold(wait) {
+      if (held || !navigator.locks) return (held = true);
+      return await new Promise((resolve) => {
+        navigator.locks.request(NAME, wait ? {} : { ifAvailable: true }, (lock) => {
+          if (lock === null) { resolve(false); return undefined; }
+          held = true;
+          resolve(true);
+          return new Promise(() => {});
+        });
+      });
+    },
     async mount(fs, folder) {
       if (db !== null) return;
       FS = fs; root = folder;
@@ -154,8 +168,15 @@ _FILES = run_js(
 )
 
 
-async def mount(folder: Path = FOLDER) -> Path:
-    """Read `folder` back from IndexedDB (once); from then on `persist` keeps it there."""
+async def mount(folder: Path = FOLDER, waiting: Callable[[], None] = lambda: None) -> Path:
+    """Read `folder` back from IndexedDB (once); from then on `persist` keeps it there.
+
+    Only one tab of a browser holds the folder: in another, `waiting` is called and the
+    mount waits until the first tab is closed.
+    """
+    if not await _FILES.hold(False):
+        waiting()
+        await _FILES.hold(True)
     await _FILES.mount(pyodide_js.FS, str(folder))
     return folder
 

@@ -2,6 +2,7 @@
 two devices on the server, and the lead can block one (a lost phone) without touching the
 other: the blocked one wipes its data at its next contact, as a phone does."""
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from bench.loopback import ServerProcess
-from tests.e2e.app_harness import SYNC_TIMEOUT, AppPage, within
+from tests.e2e.app_harness import SYNC_TIMEOUT, AppPage, playwright_error, within
 from tests.e2e.harness import login
 from tests.pwa.test_offline import START_TIMEOUT, Browser, _unlock, _worker_ready
 
@@ -75,3 +76,35 @@ def test_two_browsers_are_two_devices_and_a_blocked_one_wipes_itself(
     finally:
         first.close()
         second.close()
+
+
+def test_a_second_tab_of_the_same_browser_waits_for_the_first(
+    playwright: "Playwright", pwa_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Two tabs would each write their own copy of the stores into the same IndexedDB:
+    the second one says so and carries on once the first is closed."""
+    browser = Browser(playwright, tmp_path / "profile", pwa_server)
+    try:
+        first = browser.start()
+        first.find(first.text("ui.sign_in"), roles=("button",), timeout=START_TIMEOUT)
+        assert browser.context is not None
+        second = AppPage(browser.context, first.client)
+        second.page.goto(f"{pwa_server.base}/app/")
+
+        def reads(text: str) -> bool:
+            with contextlib.suppress(playwright_error()):
+                second.page.locator("flt-semantics-placeholder").dispatch_event(
+                    "click", timeout=1_000
+                )
+            return second.shows(text)
+
+        waiting = second.text("ui.open_in_another_tab")
+        within(
+            START_TIMEOUT, "the second tab to say the app is open elsewhere", lambda: reads(waiting)
+        )
+        first.page.close()
+        within(
+            START_TIMEOUT, "the second tab to carry on", lambda: reads(second.text("ui.sign_in"))
+        )
+    finally:
+        browser.close()
