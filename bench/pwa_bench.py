@@ -79,23 +79,26 @@ def demo_server(database: str, folder: Path, web_dir: Path) -> Iterator[ServerPr
 
 # Start time ----------------------------------------------------------------------------------
 
-# Console lines that mark a step: (step, how the line starts). Flet's page script logs the
-# first and last; its worker prints the others while it boots (before the app runs).
+# Console lines that mark a step: (step, how the line starts). Flet's page script logs
+# "Flutter app loaded" and "Python worker initialized"; the Python worker, which the build
+# starts as the page loads (pwa/build.py, start_python_early), logs the others.
 FLET_STEPS = (
     ("flutter", "Flutter app loaded"),
-    ("worker", "Starting up Python worker"),
-    ("pyodide", "python_module_name:"),  # Pyodide booted: the worker's first own line
-    ("archive_start", "Downloading app archive"),
-    ("archive_done", "Adding __pypackages__ to sys.path"),
+    ("booted", "carerounds-early booted"),
+    ("unpacked", "carerounds-early unpacked"),
+    ("early_imports", "carerounds-early imported"),
     ("initialized", "Python worker initialized"),
 )
 TIMING = "carerounds-timing "  # client/web.py: step, worker ms, epoch ms
-# The parts of a start, each from one mark to the next (ms).
+# The parts of a start (ms). Two run side by side from the navigation: Flutter's shell, and
+# the Python worker (Pyodide's boot, the app archive, the app's imports); Flet connects the
+# two once both are done.
 PARTS = (
-    ("shell", None, "worker"),  # page, Flutter's main.dart.js and CanvasKit, until Python
-    ("pyodide", "worker", "pyodide"),  # the worker starts and boots Pyodide (wasm, stdlib)
-    ("archive", "archive_start", "archive_done"),  # app.tar.gz fetched and unpacked
-    ("imports", "archive_done", "imported"),  # client.web: flet, pydantic, the screens
+    ("shell", None, "flutter"),  # page, Flutter's main.dart.js and CanvasKit
+    ("pyodide", None, "booted"),  # the worker starts and boots Pyodide (wasm, stdlib)
+    ("archive", "booted", "unpacked"),  # app.tar.gz fetched and unpacked
+    ("imports", "unpacked", "early_imports"),  # client.app: flet, pydantic, the screens
+    ("flet", "early_imports", "imported"),  # until Flutter connects and Flet runs main.py
     ("connect", "imported", "mount-start"),  # ft.run, Flutter's session, the page's main
     ("mount", "mount-start", "mount-done"),  # IndexedDB read into the folder
     ("users", "mount-done", "users-ready"),  # the device's users (device id)

@@ -452,6 +452,99 @@ def patch_pages(dist: Path) -> None:
         script, r"\n\s*serviceWorkerSettings: \{.*?\},", "", "Flutter's service worker settings"
     )
     bootstrap.write_text(script, encoding="utf-8")
+    start_python_early(dist)
+
+
+# Flet creates the Python worker only when Flutter has loaded and connects (jsConnect), so
+# Pyodide's boot (3 s), the app archive and the app's imports wait for Flutter's shell
+# (1.5 s). The worker is started as soon as the page runs python.js instead, and does those
+# while Flutter loads; jsConnect takes it, and Flet's own start finds the archive unpacked.
+EARLY_WORKER = """
+// CareRounds: the Python worker starts now, beside Flutter (pwa/build.py).
+const _workerUrl = () => (flet.entrypointBaseUrl.endsWith("/") ?
+    flet.entrypointBaseUrl.slice(0, -1) : flet.entrypointBaseUrl) + "/python-worker.js";
+let _earlyWorker = new Worker(_workerUrl(), { type: "module" });
+_earlyWorker.postMessage({
+    preload: flet.pyodideUrl || "pyodide/pyodide.mjs", archive: flet.appPackageUrl });
+"""
+EARLY_BOOT = """
+self.bootPyodide = async function (url) {
+    const pyodideModule = await import(url);
+    const loadPyodide = pyodideModule.loadPyodide || self.loadPyodide;
+    return await loadPyodide({
+        stdout: (text) => self.sendPythonOutput(text, false),
+        stderr: (text) => self.sendPythonOutput(text, true),
+    });
+};
+self.prepareApp = async function (pyodide, archive) {
+    pyodide.registerJsModule("flet_js", flet_js);
+    pyodide.globals.set("early_archive", archive);
+    await pyodide.runPythonAsync(`
+import sys, js
+from pyodide.http import pyfetch
+_response = await pyfetch(early_archive)
+if _response.ok:
+    await _response.unpack_archive(format="gztar")
+    js.console.log("carerounds-early unpacked")
+    sys.path.insert(0, "__pypackages__")
+    import client.app  # the app's imports (Flet, the screens, the schemas)
+    js.console.log("carerounds-early imported")
+`);
+    return pyodide;
+};
+"""
+
+
+def start_python_early(dist: Path) -> None:
+    page_side = dist / "python.js"
+    script = page_side.read_text(encoding="utf-8")
+    script = substitute(script, r"let _apps = \{\};", "let _apps = {};" + EARLY_WORKER, "python.js")
+    script = substitute(
+        script,
+        r"app\.worker = new Worker\(.*?\{ type: \"module\" \}\);",
+        'app.worker = _earlyWorker || new Worker(_workerUrl(), { type: "module" });\n'
+        "    _earlyWorker = null;",
+        "the worker's creation",
+    )
+    page_side.write_text(script, encoding="utf-8")
+
+    worker = dist / "python-worker.js"
+    script = worker.read_text(encoding="utf-8")
+    script = substitute(
+        script,
+        r"self\.initPyodide = async function",
+        EARLY_BOOT + "self.initPyodide = async function",
+        "initPyodide",
+    )
+    script = substitute(
+        script,
+        r"const pyodideModule = await import\(self\.pyodideUrl\);.*?\}\);",
+        "self.pyodide = await (self.pyodideBoot || self.bootPyodide(self.pyodideUrl));",
+        "the Pyodide boot",
+    )
+    script = substitute(
+        script,
+        r"self\.onmessage = async \(event\) => \{",
+        "self.onmessage = async (event) => {\n"
+        "    if (event.data && event.data.preload) {\n"
+        "        self.pyodideBoot = self.bootPyodide(event.data.preload)\n"
+        "            .then((py) => {\n"
+        "                console.log('carerounds-early booted');\n"
+        "                return self.prepareApp(py, event.data.archive);\n"
+        "            });\n"
+        "        return;\n"
+        "    }",
+        "the worker's messages",
+    )
+    script = substitute(
+        script,
+        r'( *)if "script" not in py_args:',
+        r'\1if "script" not in py_args and os.path.exists(f"{python_module_name}.py"):\n'
+        r'\1    print("The app archive was unpacked early")\n'
+        r'\1elif "script" not in py_args:',
+        "the archive's download",
+    )
+    worker.write_text(script, encoding="utf-8")
 
 
 def write_manifest(dist: Path) -> None:
