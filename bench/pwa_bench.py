@@ -40,7 +40,7 @@ from bench import store_bench
 from bench.browser import PHONE, WorkerPython, find, launch, tap, type_into, wait_until
 from bench.harness import CHEAP_ARGON2, DEMO_PASSWORD, REPO, fresh_database, login, machine
 from bench.loopback import ServerProcess
-from bench.sync_bench import run_client, run_peer
+from bench.sync_bench import native_device, run_client, run_peer
 from shared.i18n import t
 
 if TYPE_CHECKING:
@@ -385,21 +385,6 @@ def browser_sync(
         "edit_persist_ms_each": round(1000 * edit["persist_s"] / max(1, edit["persists"]), 1),
         "push_per_s": round(push_n / push["seconds"]),
         "push_persist_s": round(push["persist_s"], 2),
-    }
-
-
-def native_device(base: str, folder: Path, name: str, username: str) -> dict[str, Any]:
-    """A device of bench.sync_client (the native client, CPython), signed in."""
-    device_id = f"bench-{name}-{uuid.uuid4().hex[:8]}"
-    signed_in = login(base, username, device_id)
-    return {
-        "base": base,
-        "store": str(folder / f"{name}.db"),
-        "device_id": device_id,
-        "token": signed_in["token"],
-        "user_id": signed_in["user"]["id"],
-        "username": username,
-        "role": signed_in["user"]["role"],
     }
 
 

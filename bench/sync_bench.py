@@ -97,6 +97,21 @@ def run_ours(
                 server.stop()
 
 
+def native_device(base: str, folder: Path, name: str, username: str) -> dict[str, Any]:
+    """A device of bench.sync_client (the native client, CPython), signed in."""
+    device_id = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+    signed_in = login(base, username, device_id)
+    return {
+        "base": base,
+        "store": str(folder / f"{name}.db"),
+        "device_id": device_id,
+        "token": signed_in["token"],
+        "user_id": signed_in["user"]["id"],
+        "username": username,
+        "role": signed_in["user"]["role"],
+    }
+
+
 def _phases(
     server: Server,
     folder: Path,
@@ -108,16 +123,8 @@ def _phases(
 ) -> dict[str, Any]:
     devices = {}
     for name, username in (("pusher", "cleaner1"), ("fresh", "cleaner2")):
-        device_id = f"bench-{name}-{uuid.uuid4().hex[:8]}"
-        signed_in = login(server.base, username, device_id)
         devices[name] = {
-            "base": server.base,
-            "store": str(folder / f"{name}.db"),
-            "device_id": device_id,
-            "token": signed_in["token"],
-            "user_id": signed_in["user"]["id"],
-            "username": username,
-            "role": signed_in["user"]["role"],
+            **native_device(server.base, folder, name, username),
             "batch_size": batch_size,
             "page_limit": page_limit,
         }

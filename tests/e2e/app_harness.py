@@ -35,6 +35,9 @@ import httpx
 import pytest
 from PIL import Image, ImageStat
 
+from bench.browser import CHROMIUM as CHROMIUM
+from bench.browser import CHROMIUM_ARGS as CHROMIUM_ARGS
+from bench.browser import PHONE as PHONE
 from bench.loopback import stop_group
 from client.due_lists import calendar_of
 from client.httpx_transport import HttpxTransport
@@ -58,22 +61,8 @@ if TYPE_CHECKING:
         FloatRect,
         Locator,
         Page,
-        ViewportSize,
     )
 
-CHROMIUM = os.environ.get("CAREROUNDS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Software WebGL drew some CJK glyphs wrong in screenshots; the 2D canvas draws them right.
-    "--disable-webgl",
-]
-PHONE: ViewportSize = {"width": 420, "height": 860}  # a phone's screen, as screenshots show
 FONT_URL_PATH = f"/{FONT_FILE}"  # page.fonts names it relative to the assets, served at /
 PAINT_SECONDS = 1.2  # the canvas paints about a second after the semantics DOM changes
 STEP_TIMEOUT = 30.0  # one step in the page (a tap's effect, a screen appearing)
