@@ -118,6 +118,11 @@ SW_REGISTRATION = """<script>
           .catch((error) => console.warn("CareRounds: no offline support:", error));
       });
     }
+    // The stores hold work not yet synced: ask the browser not to evict them under storage
+    // pressure (granted to installed apps and sites people use; only a window may ask).
+    if (navigator.storage && navigator.storage.persist) {
+      navigator.storage.persist().catch(() => {});
+    }
   </script>
 """
 
