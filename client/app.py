@@ -110,9 +110,12 @@ async def _auto_sync(
 
 async def _until(delay: float, network_up: Callable[[], bool | None]) -> None:
     """Sleep `delay` seconds, or less if the network comes back meanwhile."""
+    was = network_up()
+    if was is None:  # the device cannot tell (phones, desktops): one sleep
+        await asyncio.sleep(delay)
+        return
     loop = asyncio.get_running_loop()
     end = loop.time() + delay
-    was = network_up()
     while (left := end - loop.time()) > 0:
         await asyncio.sleep(min(left, 1.0))
         now = network_up()
