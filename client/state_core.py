@@ -1,0 +1,265 @@
+"""What every role's state stands on: who is signed in, sync, errors said in the
+user's language, and the small helpers the role modules share (no UI code).
+
+Every action either succeeds or sets `error` (a catalogue key and a plain message), so a
+screen shows what went wrong in the user's language instead of a stack trace.
+"""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from client.accounts import OldSecretNeeded, PhoneUser, PhoneUsers, Session, SignInFailed
+from client.due_lists import calendar_of
+from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
+from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
+from shared.i18n import t
+from shared.schemas.collections import (
+    InvalidValue,
+    UnknownField,
+)
+from shared.schemas.vocabulary import Role
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class UserError:
+    """What went wrong, said in the catalogue's words (re-said when the language changes)."""
+
+    code: str
+    message: str
+    key: str = ""
+    params: tuple[tuple[str, Any], ...] = ()
+    detail: str = ""
+
+    @classmethod
+    def of(
+        cls, code: str, lang: str, key: str | None = None, detail: str = "", **params: Any
+    ) -> "UserError":
+        key = key or f"error.{code}"
+        error = cls(code, "", key, tuple(params.items()), detail)
+        return error.in_language(lang)
+
+    def in_language(self, lang: str) -> "UserError":
+        text = t(self.key, lang) if self.key else ""
+        if text == self.key:  # not in the catalogue: the server's own words
+            text = ""
+        text = text.format(**dict(self.params)) if text else ""
+        message = " ".join(part for part in (text, self.detail) if part)
+        return UserError(self.code, message, self.key, self.params, self.detail)
+
+
+class MissingInput(Exception):
+    """Something the person must fill in before the action can go on (`error.<code>`)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def action(method: Callable[..., R]) -> Callable[..., R | None]:
+    """Run an action; a failure a person can cause becomes `state.error`, not a crash."""
+
+    @functools.wraps(method)
+    def run(self: "StateCore", *args: Any, **kwargs: Any) -> R | None:
+        self.error = None
+        lang = self.lang
+        try:
+            return method(self, *args, **kwargs)
+        except StoreWiped as exc:
+            self.session = None
+            self.error = UserError.of(exc.code, lang)
+        except (Offline, ServerTrouble) as exc:
+            self.online = False
+            self.error = UserError.of(exc.code, lang)
+        except SignInRequired:
+            self.error = UserError.of("sign_in_again", lang)
+        except SyncError as exc:
+            self.error = UserError.of(exc.code, lang, detail=exc.message)
+        except SignInFailed as exc:
+            # The catalogue says it, except what was wrong with a value: the server says that.
+            known = t(f"error.{exc.code}", lang) != f"error.{exc.code}"
+            detail = exc.message if not known or exc.code == "invalid_value" else ""
+            self.error = UserError.of(exc.code, lang, detail=detail)
+        except OldSecretNeeded:
+            self.error = UserError.of("old_secret_needed", lang)
+        except WrongSecret as exc:
+            self.error = UserError.of("wrong_secret", lang, remaining=exc.remaining)
+        except DataWiped:
+            self.error = UserError.of("data_wiped", lang)
+        except InvalidPin:
+            self.error = UserError.of("invalid_pin", lang)
+        except StoreLocked:
+            self.session = None
+            self.error = UserError.of("locked", lang)
+        except MissingInput as exc:
+            self.error = UserError.of(exc.code, lang)
+        except (InvalidValue, UnknownField) as exc:
+            self.error = UserError.of("invalid_value", lang, detail=str(exc))
+        finally:
+            self._changed()
+        return None
+
+    return run
+
+
+class StateCore:
+    def __init__(
+        self,
+        users: PhoneUsers,
+        *,
+        lang: str = "zh",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.users = users
+        self.lang = lang
+        self.now = now
+        self.session: Session | None = None
+        self.online: bool | None = None
+        self.error: UserError | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    # Observing ------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def text(self, key: str) -> str:
+        return t(key, self.lang)
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        if self.error is not None:
+            self.error = self.error.in_language(lang)
+        self._changed()
+
+    # Who is signed in -----------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        return self.session is not None and not self.session.store.is_locked
+
+    @property
+    def role(self) -> Role | None:
+        return Role(self.session.profile.role) if self.session else None
+
+    @property
+    def user_id(self) -> str:
+        assert self.session is not None
+        return self.session.profile.user_id
+
+    def display_name(self) -> str:
+        return self.session.display_name() if self.session else ""
+
+    def phone_users(self) -> list[PhoneUser]:
+        return self.users.users()
+
+    @action
+    def sign_in(
+        self, server_url: str, username: str, password: str, old_secret: str | None = None
+    ) -> None:
+        if not server_url.strip() or not username.strip() or not password:
+            raise MissingInput("sign_in_fields")
+        self.session = self.users.sign_in_online(
+            server_url.strip(), username.strip(), password, old_secret=old_secret or None
+        )
+        self.online = True
+        self.sync_now.__wrapped__(self)  # type: ignore[attr-defined]
+
+    @action
+    def unlock(self, user: PhoneUser, secret: str, kind: str = "password") -> None:
+        self.session = self.users.unlock(user, secret, kind)
+
+    def lock(self) -> None:
+        """Switch user / step away: the store is locked and its key forgotten."""
+        self.users.lock_current()
+        self.session = None
+        self._changed()
+
+    @action
+    def sign_out(self, force: bool = False) -> None:
+        self.users.sign_out(force=force)
+        self.session = None
+
+    @action
+    def set_pin(self, pin: str) -> None:
+        assert self.session is not None
+        self.session.store.set_pin(pin)
+
+    # Sync -------------------------------------------------------------------------------
+
+    @action
+    def sync_now(self) -> None:
+        assert self.session is not None
+        self.session.engine.sync()
+        self.online = True
+        self._after_sync()
+
+    def _after_sync(self) -> None:
+        """What a role keeps from the server besides records (see `LeadState`)."""
+
+    def sync_state(self) -> dict[str, Any]:
+        if self.session is None:
+            return {"pending": 0, "rejected": 0, "last_success": None, "last_error": None}
+        state = self.session.engine.state()
+        return {
+            "pending": state.pending,
+            "rejected": state.rejected,
+            "last_success": state.last_success,
+            "last_error": state.last_error_code,
+        }
+
+    def rejected(self) -> list[Any]:
+        return self.session.store.rejected() if self.session else []
+
+    @action
+    def discard_rejected(self, change_id: str) -> None:
+        assert self.session is not None
+        self.session.store.discard_rejected(change_id)
+
+    @action
+    def retry_rejected(self, change_id: str, fields: dict[str, Any]) -> None:
+        """Send a refused change again, as the person corrected it."""
+        store = self._store()
+        kept = next(r for r in store.rejected() if r.entry.change_id == change_id)
+        store.edit(kept.entry.collection, kept.entry.record_id, fields)
+        store.discard_rejected(change_id)
+
+    # Helpers --------------------------------------------------------------------------
+
+    def _store(self) -> Any:
+        assert self.session is not None, "sign in first"
+        return self.session.store
+
+    def clock_time(self, instant: str) -> str:
+        """An instant as people read it: month-day hour:minute in the school's time zone."""
+        zone = calendar_of(self._store()).timezone
+        return datetime.fromisoformat(instant).astimezone(zone).strftime("%m-%d %H:%M")
+
+    def today(self) -> date:
+        return calendar_of(self._store()).today(self.now())
+
+    def _records(self, collection: str) -> dict[str, dict[str, Any]]:
+        return {r.record_id: r.fields for r in self._store().records(collection)}
+
+    def records_of(self, collection: str) -> list[Any]:
+        return list(self._store().records(collection))
+
+    def name_of(self, collection: str, record_id: Any) -> str:
+        record = self._store().get(collection, str(record_id))
+        if record is None:
+            return ""
+        fields = record.fields
+        if self.lang == "en" and fields.get("name_en"):
+            return str(fields["name_en"])
+        return str(fields.get("name", ""))
+
+    def _stamp(self) -> str:
+        return self.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
