@@ -3,9 +3,11 @@
 map entries that turn a checklist's items into edited lines."""
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from client.numbers import reading
+from shared.rounds import in_use
 
 # A checklist line that asks for the disinfectant used: "拖地 [含氯消毒液 500 mg/L]".
 DOSAGE_LINE = re.compile(
@@ -43,21 +45,13 @@ def checklist_text(items: dict[str, dict[str, Any]]) -> str:
     return "\n".join(item["zh"] + dosage_text(item) for _key, item in in_use(items))
 
 
-def dosage_text(item: dict[str, Any]) -> str:
+def dosage_text(item: Mapping[str, Any]) -> str:
     """ " [含氯消毒液 500 mg/L]" for an item that asks for its dosage; "" otherwise."""
     dosage = item.get("dosage")
     if not dosage:
         return ""
     unit = "%" if dosage.get("unit") == "percent" else " mg/L"
     return f" [{dosage['disinfectant']} {dosage['concentration']:g}{unit}]"
-
-
-def in_use(items: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """The items on the checklist (not retired), in order: (key, item)."""
-    return sorted(
-        ((key, item) for key, item in items.items() if not item.get("retired")),
-        key=lambda kv: (kv[1].get("order", 0), kv[0]),
-    )
 
 
 def edited_items(items: dict[str, dict[str, Any]], text: str) -> dict[str, dict[str, Any]]:

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from client.checklists import in_use
 from client.due_lists import cleaner_today
 from client.state_core import MissingInput, StateCore, action
+from shared.rounds import in_use
 from shared.schemas.collections import (
     COLLECTIONS,
     validate_field,

@@ -11,7 +11,7 @@
 Days are the school's days: instants are turned into dates in the school's time zone.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +36,8 @@ class SchoolCalendar:
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     closed: frozenset[date] = frozenset()
+    closed_weekdays: frozenset[int] = frozenset()  # 0 Monday … 6 Sunday
+    opened: frozenset[date] = frozenset()  # make-up school days on a closed weekday
     checks_per_day: int = DEFAULT_CHECKS_PER_DAY
     contact_intervals: Mapping[str, int] = field(
         default_factory=lambda: dict(DEFAULT_CONTACT_INTERVALS)
@@ -50,12 +52,17 @@ class SchoolCalendar:
         return cls(
             timezone=ZoneInfo(fields.get("timezone") or default_zone),
             closed=frozenset(date.fromisoformat(d) for d in (fields.get("closed_days") or {})),
+            closed_weekdays=frozenset(int(d) for d in (fields.get("closed_weekdays") or [])),
+            opened=frozenset(date.fromisoformat(d) for d in (fields.get("open_days") or {})),
             checks_per_day=int(fields.get("temperature_checks_per_day") or DEFAULT_CHECKS_PER_DAY),
             contact_intervals=intervals,
         )
 
     def is_open(self, day: date) -> bool:
-        return day not in self.closed
+        """A holiday is closed; a closed weekday is too, unless it is a make-up day."""
+        if day in self.closed:
+            return False
+        return day.weekday() not in self.closed_weekdays or day in self.opened
 
     def day_of(self, instant: datetime | str) -> date:
         """The school day an instant falls on."""
@@ -67,7 +74,9 @@ class SchoolCalendar:
         return self.day_of(now)
 
     def next_open(self, day: date) -> date:
-        while not self.is_open(day):
+        for _ in range(800):  # a calendar closed on every day would otherwise never end
+            if self.is_open(day):
+                return day
             day += ONE_DAY
         return day
 
@@ -92,16 +101,29 @@ class AreaToday:
     overdue_days: int = 0
 
 
+RoundTest = Callable[[Mapping[str, Any]], bool]
+
+
 def round_days(
-    rounds: Iterable[Mapping[str, Any]], calendar: SchoolCalendar
+    rounds: Iterable[Mapping[str, Any]],
+    calendar: SchoolCalendar,
+    complete: RoundTest | None = None,
+    *,
+    incomplete: bool = False,
 ) -> dict[str, list[date]]:
-    """Per area, the sorted days on which a round was completed (started ones don't count)."""
+    """Per area, the sorted days on which a round was completed (started ones don't count).
+
+    With `complete` (shared.rounds.completeness), only rounds that leave nothing undone
+    count; `incomplete=True` gives instead the days of rounds completed with items left.
+    """
     done: dict[str, set[date]] = {}
     for fields in rounds:
         if fields.get("completed_at"):
-            done.setdefault(str(fields["area_id"]), set()).add(
-                calendar.day_of(fields["completed_at"])
-            )
+            whole = complete is None or complete(fields)
+            if whole != incomplete:
+                done.setdefault(str(fields["area_id"]), set()).add(
+                    calendar.day_of(fields["completed_at"])
+                )
     return {area: sorted(days) for area, days in done.items()}
 
 
@@ -140,9 +162,11 @@ def due_areas(
     rounds: Iterable[Mapping[str, Any]],
     today: date,
     calendar: SchoolCalendar,
+    complete: RoundTest | None = None,
 ) -> list[AreaToday]:
-    """A cleaner's "Today": every active area's state, in walking order."""
-    done = round_days(rounds, calendar)
+    """A cleaner's "Today": every active area's state, in walking order (a round with
+    items left undone leaves its area due)."""
+    done = round_days(rounds, calendar, complete)
     ordered = sorted(
         ((area_id, f) for area_id, f in areas if f.get("active", True)),
         key=lambda item: (item[1].get("walk_order", 0), str(item[1].get("name", ""))),
@@ -156,7 +180,7 @@ def due_areas(
 @dataclass(frozen=True)
 class AreaDay:
     day: date
-    outcome: str  # done | late | missed | pending | not_due | closed
+    outcome: str  # done | late | incomplete | missed | pending | not_due | closed
 
 
 def area_history(
@@ -167,15 +191,18 @@ def area_history(
     today: date,
     calendar: SchoolCalendar,
     since: date | None = None,
+    incomplete_days: Iterable[date] = (),
 ) -> list[AreaDay]:
     """Each day of `start`…`end` for one area: done on time, late, missed, or nothing due.
 
     A missed day is an open day, before today, on which the area was due or overdue and
-    got no round; a round done while overdue is late. Today, not yet done, is pending.
-    Nothing is due before `since`, the day the area was set up.
+    got no round; a round done while overdue is late. A day whose round was completed
+    with items left undone (and no whole round) is incomplete. Today, not yet done, is
+    pending. Nothing is due before `since`, the day the area was set up.
     """
     history = []
     done = set(done_days)
+    partial = set(incomplete_days)
     for day in _days(start, end):
         if since is not None and day < since and day not in done:
             history.append(AreaDay(day, "not_due"))
@@ -185,6 +212,8 @@ def area_history(
         due = due_on is None or due_on <= day
         if day in done:
             outcome = "late" if due_on is not None and due_on < day else "done"
+        elif day in partial and day <= today:
+            outcome = "incomplete"
         elif not calendar.is_open(day) or day > today:
             outcome = "closed" if not calendar.is_open(day) else "not_due"
         elif not due:

@@ -7,8 +7,9 @@ from typing import Any
 import flet as ft
 
 from client.app_state import AppState
-from client.checklists import checklist_text, dosage_text, in_use
+from client.checklists import checklist_text, dosage_text
 from client.screens.widgets import Refresh, field, folding, heading, labelled, reading
+from shared.rounds import in_use
 from shared.schemas.vocabulary import AreaKind, Role
 
 KINDS = tuple(k.value for k in AreaKind)

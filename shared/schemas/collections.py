@@ -46,6 +46,7 @@ from shared.schemas.vocabulary import (
     ReferralStatus,
     RiskLevel,
     Role,
+    SkipReason,
 )
 
 
@@ -70,6 +71,25 @@ class Dosage(RecordSchema):
         return self
 
 
+# A number as a meter shows it (a reading, a concentration's bound): finite and bounded.
+Measure = Annotated[float, Field(ge=-1_000_000, le=1_000_000, allow_inf_nan=False)]
+
+
+class ReadingAsked(RecordSchema):
+    """A checklist item that asks for a reading (a cold room's temperature in °C): its unit
+    and, where the school sets one, the allowed range; a value outside it is flagged."""
+
+    unit: Annotated[str, Field(min_length=1, max_length=16)]
+    low: Measure | None = None
+    high: Measure | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ReadingAsked":
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("the lowest allowed reading is above the highest")
+        return self
+
+
 class ChecklistItem(RecordSchema):
     zh: Label
     en: Label | None = None
@@ -77,6 +97,8 @@ class ChecklistItem(RecordSchema):
     # Set when the cleaner must record the disinfectant and concentration used for this
     # item; it is what the school prescribes, offered to the cleaner as the default.
     dosage: Dosage | None = None
+    # Set when the cleaner must record a reading (a number in `unit`) for this item.
+    reading: ReadingAsked | None = None
     # Taken off the checklist. A map entry cannot be removed (entries merge one by one, and
     # rounds already recorded name it), so an item leaves by being marked.
     retired: bool = False
@@ -90,6 +112,8 @@ class Area(RecordSchema):
     checklist_template_id: UUID
     active: bool = True
     walk_order: int = Field(default=0, ge=0, le=100_000)
+    # The cleaners responsible for the area (责任落实到人); the lead reassigns them.
+    cleaner_ids: list[UUID] = Field(default_factory=list, max_length=20)
 
 
 class ChecklistTemplate(RecordSchema):
@@ -103,6 +127,9 @@ class RoundItem(RecordSchema):
     at: AwareDatetime | None = None
     note: ShortNote = ""
     dosage: Dosage | None = None  # what was used, where the checklist item asks for it
+    reading: Measure | None = None  # what the meter showed, where the item asks for it
+    # Why an item was not done; a ticked item (`done`) needs none.
+    skipped: SkipReason | None = None
 
 
 class DisinfectionRound(RecordSchema):
@@ -209,6 +236,12 @@ class SchoolSettings(RecordSchema):
     timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
     # Days the school is closed (date → what it is, e.g. "国庆节"); nothing is due then.
     closed_days: dict[ISODateKey, Label] = Field(default_factory=dict, max_length=400)
+    # Weekdays the school is closed every week (0 Monday … 6 Sunday), and the days it opens
+    # on one of them all the same (调休, a make-up school day: date → what it is).
+    closed_weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=list, max_length=7
+    )
+    open_days: dict[ISODateKey, Label] = Field(default_factory=dict, max_length=100)
     temperature_checks_per_day: int = Field(default=2, ge=1, le=12)
     # Longest days between contacts, per risk level.
     contact_interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=365)]] = Field(
@@ -284,7 +317,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             "school_settings",
             SchoolSettings,
             _LEAD,
-            frozenset({"closed_days", "contact_interval_days"}),
+            frozenset({"closed_days", "open_days", "contact_interval_days"}),
         ),
         # Written by the server when it keeps a losing value; settled by readers.
         Collection("conflicts", Conflict, frozenset()),

@@ -26,6 +26,17 @@ class ConcentrationUnit(StrEnum):
     PERCENT = "percent"  # alcohol: 75 %
 
 
+class SkipReason(StrEnum):
+    """Why a checklist item was not done: a round is complete when every item in use is
+    either ticked or has one of these."""
+
+    AREA_LOCKED = "area_locked"
+    OUT_OF_SUPPLIES = "out_of_supplies"  # disinfectant or materials ran out
+    AREA_IN_USE = "area_in_use"  # people inside, an exam, a meeting
+    EQUIPMENT_BROKEN = "equipment_broken"
+    OTHER = "other"  # said in the item's note
+
+
 class CaseStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
