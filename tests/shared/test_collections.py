@@ -47,6 +47,7 @@ RECORDS: dict[str, dict[str, Any]] = {
         "checklist_template_id": TEMPLATE_ID,
         "active": True,
         "walk_order": 12,
+        "cleaner_ids": [CLEANER_ID],
     },
     "checklist_templates": {
         "name": "卫生间每日消毒",
@@ -57,6 +58,7 @@ RECORDS: dict[str, dict[str, Any]] = {
                 "en": "Wipe handles and taps",
                 "order": 1,
                 "dosage": None,
+                "reading": None,
                 "retired": False,
             },
             "mop_floor": {
@@ -68,6 +70,7 @@ RECORDS: dict[str, dict[str, Any]] = {
                     "concentration": 500.0,
                     "unit": "mg_per_l",
                 },
+                "reading": None,
                 "retired": False,
             },
             "ventilate": {
@@ -75,6 +78,7 @@ RECORDS: dict[str, dict[str, Any]] = {
                 "en": None,
                 "order": 3,
                 "dosage": None,
+                "reading": {"unit": "°C", "low": -25.0, "high": -15.0},
                 "retired": True,
             },
         },
@@ -89,14 +93,25 @@ RECORDS: dict[str, dict[str, Any]] = {
                 "at": "2026-11-29T08:15:30Z",
                 "note": "",
                 "dosage": None,
+                "reading": None,
+                "skipped": None,
             },
             "mop_floor": {
                 "done": True,
                 "at": "2026-11-29T16:20:00+08:00",
                 "note": "消毒液快用完了",
                 "dosage": {"disinfectant": "84消毒液", "concentration": 250.0, "unit": "mg_per_l"},
+                "reading": None,
+                "skipped": None,
             },
-            "ventilate": {"done": False, "at": None, "note": "", "dosage": None},
+            "ventilate": {
+                "done": False,
+                "at": None,
+                "note": "",
+                "dosage": None,
+                "reading": None,
+                "skipped": "area_locked",
+            },
         },
         "completed_at": "2026-11-29T08:40:00Z",
         "note": "窗户插销坏了，已报修",
@@ -151,6 +166,8 @@ RECORDS: dict[str, dict[str, Any]] = {
     "school_settings": {
         "timezone": "Asia/Shanghai",
         "closed_days": {"2026-10-01": "国庆节", "2026-10-02": "国庆节"},
+        "closed_weekdays": [5, 6],
+        "open_days": {"2026-09-28": "调休"},
         "temperature_checks_per_day": 3,
         "contact_interval_days": {"crisis": 1, "high": 2},
     },
@@ -540,16 +557,29 @@ def test_validate_field_returns_json_ready_values() -> None:
 
 def test_round_item_entry_validated_and_defaults_filled() -> None:
     rounds = COLLECTIONS["disinfection_rounds"]
-    full = {"done": True, "at": "2026-11-29T08:15:30Z", "note": "", "dosage": None}
+    full = {
+        "done": True,
+        "at": "2026-11-29T08:15:30Z",
+        "note": "",
+        "dosage": None,
+        "reading": -18.5,
+        "skipped": None,
+    }
     assert validate_field(rounds, "items.wipe_desks", full) == full
+    none = {"dosage": None, "reading": None, "skipped": None}
     assert validate_field(rounds, "items.wipe_desks", {"done": True}) == {
         "done": True,
         "at": None,
         "note": "",
-        "dosage": None,
+        **none,
     }
     with_note = validate_field(rounds, "items.mop_floor", {"done": False, "note": "  拖把坏了  "})
-    assert with_note == {"done": False, "at": None, "note": "拖把坏了", "dosage": None}
+    assert with_note == {"done": False, "at": None, "note": "拖把坏了", **none}
+    for bad in (float("nan"), float("inf"), 2e6):
+        with pytest.raises(InvalidValue):
+            validate_field(rounds, "items.cold_room", {"done": True, "reading": bad})
+    with pytest.raises(InvalidValue):
+        validate_field(rounds, "items.mop_floor", {"done": False, "skipped": "felt_like_it"})
     used = {"disinfectant": " 84消毒液 ", "concentration": "500"}
     dosed = validate_field(rounds, "items.mop_floor", {"done": True, "dosage": used})
     assert dosed["dosage"] == {
@@ -604,10 +634,17 @@ def test_checklist_template_entry_validated() -> None:
         "en": None,
         "order": 0,
         "dosage": None,
+        "reading": None,
         "retired": False,
     }
     with pytest.raises(InvalidValue):
         validate_field(templates, "items.wipe_handles", {"zh": ""})
+    with pytest.raises(InvalidValue, match="above the highest"):
+        validate_field(
+            templates,
+            "items.cold",
+            {"zh": "冷库温度", "reading": {"unit": "°C", "low": 5, "high": 1}},
+        )
     with pytest.raises(InvalidValue):
         validate_field(templates, "items.wipe_handles", "擦门把手")
 
@@ -665,6 +702,9 @@ def test_unknown_field_is_unknown_field(name: str, key: str) -> None:
         validate_field(COLLECTIONS[name], key, "x")
 
 
+UNRECORDED = {"dosage": None, "reading": None, "skipped": None}
+
+
 def test_whole_map_accepted() -> None:
     rounds = COLLECTIONS["disinfection_rounds"]
     items = {
@@ -672,8 +712,8 @@ def test_whole_map_accepted() -> None:
         "mop_floor": {"done": False},
     }
     assert validate_field(rounds, "items", items) == {
-        "wipe_desks": {"done": True, "at": "2026-11-29T08:15:30Z", "note": "", "dosage": None},
-        "mop_floor": {"done": False, "at": None, "note": "", "dosage": None},
+        "wipe_desks": {"done": True, "at": "2026-11-29T08:15:30Z", "note": "", **UNRECORDED},
+        "mop_floor": {"done": False, "at": None, "note": "", **UNRECORDED},
     }
     assert validate_field(rounds, "items", {}) == {}
     templates = COLLECTIONS["checklist_templates"]
@@ -710,7 +750,7 @@ MAP_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 @given(entry=st.text(alphabet=MAP_KEY_ALPHABET, min_size=1, max_size=64))
 def test_any_well_formed_map_key_accepted(entry: str) -> None:
     result = validate_field(COLLECTIONS["disinfection_rounds"], f"items.{entry}", {"done": True})
-    assert result == {"done": True, "at": None, "note": "", "dosage": None}
+    assert result == {"done": True, "at": None, "note": "", **UNRECORDED}
 
 
 @settings(max_examples=60, deadline=None)
@@ -779,7 +819,11 @@ def test_only_counseling_notes_are_confidential() -> None:
 def test_map_fields_are_the_checklists_and_the_school_settings() -> None:
     assert COLLECTIONS["checklist_templates"].map_fields == {"items"}
     assert COLLECTIONS["disinfection_rounds"].map_fields == {"items"}
-    assert COLLECTIONS["school_settings"].map_fields == {"closed_days", "contact_interval_days"}
+    assert COLLECTIONS["school_settings"].map_fields == {
+        "closed_days",
+        "open_days",
+        "contact_interval_days",
+    }
     for name, collection in COLLECTIONS.items():
         if name not in {"checklist_templates", "disinfection_rounds", "school_settings"}:
             assert collection.map_fields == frozenset(), name
