@@ -1,6 +1,12 @@
-"""A checklist as the lead types it: one item per line, in order; a line ending in
-"[disinfectant strength unit]" asks the cleaner to record what they used for it. And the
-map entries that turn a checklist's items into edited lines."""
+"""A checklist as the lead types it: one item per line, in order, and the map entries that
+turn a checklist's items into edited lines. A line reads
+
+    拖地 | Mop the floor [含氯消毒液 500 mg/L]
+    冷库温度 | Cold room temperature [读数 -25~-15 °C]
+
+the English wording after "|" (optional); "[disinfectant strength unit]" at the end asks
+the cleaner to record what they used, "[读数 low~high unit]" (or "[reading ...]") a
+reading, flagged when outside the range (either bound may be left out)."""
 
 import re
 from collections.abc import Mapping
@@ -13,6 +19,12 @@ from shared.rounds import in_use
 DOSAGE_LINE = re.compile(
     r"^(?P<label>.+?)\s*\[(?P<product>.+?)\s+(?P<strength>[\d.,]+)\s*(?P<unit>mg/L|%)\]$"
 )
+# A checklist line that asks for a reading: "冷库温度 [读数 -25~-15 °C]".
+READING_LINE = re.compile(
+    r"^(?P<label>.+?)\s*\[\s*(?:读数|reading)\s*"
+    r"(?:(?P<low>-?[\d.]+)?\s*[~～]\s*(?P<high>-?[\d.]+)?)?\s*(?P<unit>[^\]\s\d~～-][^\]\s]*)\s*\]$",
+    re.IGNORECASE,
+)
 
 
 def checklist_lines(text: str) -> list[dict[str, Any]]:
@@ -24,6 +36,7 @@ def checklist_lines(text: str) -> list[dict[str, Any]]:
             continue
         item: dict[str, Any] = {"zh": line, "order": len(items)}
         asked = DOSAGE_LINE.match(line)
+        measured = READING_LINE.match(line)
         if asked:
             item["zh"] = asked["label"]
             item["dosage"] = {
@@ -31,6 +44,17 @@ def checklist_lines(text: str) -> list[dict[str, Any]]:
                 "concentration": reading(asked["strength"], float),
                 "unit": "percent" if asked["unit"] == "%" else "mg_per_l",
             }
+        elif measured:
+            item["zh"] = measured["label"]
+            item["reading"] = {
+                "unit": measured["unit"],
+                "low": reading(measured["low"], float),
+                "high": reading(measured["high"], float),
+            }
+        zh, bar, en = item["zh"].partition("|")
+        item["zh"] = zh.strip() or item["zh"]
+        if bar and en.strip():
+            item["en"] = en.strip()
         items.append(item)
     return items
 
@@ -42,16 +66,28 @@ def checklist_items(text: str) -> dict[str, dict[str, Any]]:
 
 def checklist_text(items: dict[str, dict[str, Any]]) -> str:
     """A checklist's items (those not retired) as the lines the lead types."""
-    return "\n".join(item["zh"] + dosage_text(item) for _key, item in in_use(items))
+    return "\n".join(
+        item["zh"] + (f" | {item['en']}" if item.get("en") else "") + dosage_text(item)
+        for _key, item in in_use(items)
+    )
 
 
 def dosage_text(item: Mapping[str, Any]) -> str:
-    """ " [含氯消毒液 500 mg/L]" for an item that asks for its dosage; "" otherwise."""
-    dosage = item.get("dosage")
-    if not dosage:
-        return ""
-    unit = "%" if dosage.get("unit") == "percent" else " mg/L"
-    return f" [{dosage['disinfectant']} {dosage['concentration']:g}{unit}]"
+    """ " [含氯消毒液 500 mg/L]" for an item that asks for its dosage, " [读数 -25~-15 °C]"
+    for one that asks for a reading; "" otherwise."""
+    dosage, asked = item.get("dosage"), item.get("reading")
+    if dosage:
+        unit = "%" if dosage.get("unit") == "percent" else " mg/L"
+        return f" [{dosage['disinfectant']} {dosage['concentration']:g}{unit}]"
+    if asked:
+        low, high = asked.get("low"), asked.get("high")
+        span = "" if low is None and high is None else f"{_bound(low)}~{_bound(high)} "
+        return f" [读数 {span}{asked['unit']}]"
+    return ""
+
+
+def _bound(value: Any) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def edited_items(items: dict[str, dict[str, Any]], text: str) -> dict[str, dict[str, Any]]:
@@ -82,8 +118,6 @@ def edited_items(items: dict[str, dict[str, Any]], text: str) -> dict[str, dict[
         if key is None:
             key, next_number = f"item{next_number:02d}", next_number + 1
         old = items.get(key, {})
-        if old.get("en") and old.get("zh") == line["zh"]:
-            line["en"] = old["en"]  # the English wording still says the same
         if _essence(old) != _essence(line):
             out[key] = line
     for key in free:
@@ -98,5 +132,6 @@ def _essence(item: dict[str, Any]) -> tuple[Any, ...]:
         item.get("en") or None,
         item.get("order", 0),
         item.get("dosage") or None,
+        item.get("reading") or None,
         bool(item.get("retired")),
     )

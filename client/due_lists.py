@@ -4,11 +4,13 @@ The same rules as the lead's reports (shared.schedule), fed with the device's re
 """
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from client.store import Store
+from shared.rounds import RoundTally, tally_of
 from shared.schedule import (
     AreaToday,
     CaseDue,
@@ -29,12 +31,23 @@ def calendar_of(store: Store) -> SchoolCalendar:
     return SchoolCalendar.from_settings(settings.fields if settings else None, DEFAULT_ZONE)
 
 
-def cleaner_today(store: Store, now: datetime) -> list[AreaToday]:
-    """Every active area's state today, in walking order (the cleaner's "Today")."""
+def cleaner_today(
+    store: Store, now: datetime, tally: Callable[[Mapping[str, Any]], RoundTally] | None = None
+) -> list[AreaToday]:
+    """Every active area's state today, in walking order (the cleaner's "Today"); a round
+    that leaves items undone leaves its area due (shared.rounds)."""
     calendar = calendar_of(store)
-    areas = [(r.record_id, r.fields) for r in store.records("areas")]
+    areas = {r.record_id: r.fields for r in store.records("areas")}
+    if tally is None:
+        templates = {r.record_id: r.fields for r in store.records("checklist_templates")}
+        tally = tally_of(areas, templates)
     rounds = [r.fields for r in store.records("disinfection_rounds")]
-    return due_areas(areas, rounds, calendar.today(now), calendar)
+    complete = tally
+
+    def whole(fields: Mapping[str, Any]) -> bool:
+        return complete(fields).complete
+
+    return due_areas(list(areas.items()), rounds, calendar.today(now), calendar, whole)
 
 
 @dataclass(frozen=True)

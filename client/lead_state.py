@@ -128,15 +128,6 @@ class LeadState(StateCore):
         token = self._store().get_meta("token") or ""
         return SchoolOffice(self.users.transport_for(profile.server_url), token)
 
-    def staff(self) -> list[dict[str, Any]]:
-        """The staff list as last read from the server (kept on the phone, encrypted)."""
-        kept = self._store().get_meta("staff") if self.session else None
-        people: list[dict[str, Any]] = json.loads(kept) if kept else []
-        return people
-
-    def person_name(self, user_id: str) -> str:
-        return next((p["display_name"] for p in self.staff() if p["id"] == user_id), "")
-
     @action
     def refresh_staff(self) -> None:
         self._keep_staff(self._office().staff())

@@ -409,6 +409,14 @@ class PlainStore:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
+    def pending_records(self) -> int:
+        """Records with changes waiting: what a person counts (one round, not its ticks)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT collection, record_id FROM outbox)"
+            ).fetchone()
+            return int(row[0])
+
     def record_push_outcomes(
         self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
     ) -> None:

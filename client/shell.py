@@ -91,7 +91,7 @@ class Shell:
                 return cleaner.checklist(
                     state, self.refresh, nav.area_id, self._back, self.refresh_sync_bar
                 )
-            return cleaner.today(state, self.refresh, self._open_area)
+            return cleaner.today(state, self.refresh, self._open_area, nav.extra)
         if role is Role.CLASS_TEACHER:
             return teacher.sick_students(state, self.refresh)
         if role is Role.COUNSELOR:

@@ -6,6 +6,7 @@ screen shows what went wrong in the user's language instead of a stack trace.
 """
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -60,6 +61,14 @@ class MissingInput(Exception):
         self.code = code
 
 
+class RoundNotFinished(Exception):
+    """Items are neither ticked nor given a reason: the round cannot be complete yet."""
+
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__(", ".join(labels))
+        self.labels = labels
+
+
 def action(method: Callable[..., R]) -> Callable[..., R | None]:
     """Run an action; a failure a person can cause becomes `state.error`, not a crash."""
 
@@ -97,6 +106,13 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
             self.error = UserError.of("locked", lang)
         except MissingInput as exc:
             self.error = UserError.of(exc.code, lang)
+        except RoundNotFinished as exc:
+            self.error = UserError.of(
+                "round_not_finished",
+                lang,
+                count=len(exc.labels),
+                items=("、" if lang == "zh" else ", ").join(exc.labels),
+            )
         except (InvalidValue, UnknownField) as exc:
             self.error = UserError.of("invalid_value", lang, detail=str(exc))
         finally:
@@ -263,3 +279,13 @@ class StateCore:
 
     def _stamp(self) -> str:
         return self.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def staff(self) -> list[dict[str, Any]]:
+        """The staff list as last read from the server (kept on the phone, encrypted; only
+        the lead's phone reads it, so elsewhere names are unknown and nothing is shown)."""
+        kept = self._store().get_meta("staff") if self.session else None
+        people: list[dict[str, Any]] = json.loads(kept) if kept else []
+        return people
+
+    def person_name(self, user_id: str) -> str:
+        return next((p["display_name"] for p in self.staff() if p["id"] == user_id), "")

@@ -88,6 +88,8 @@ class Store(Protocol):
 
     def pending_count(self) -> int: ...
 
+    def pending_records(self) -> int: ...
+
     def record_push_outcomes(
         self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
     ) -> None:

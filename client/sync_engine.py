@@ -59,7 +59,7 @@ class StoreWiped(SyncError):
 
 @dataclass(frozen=True)
 class SyncState:
-    pending: int
+    pending: int  # records with changes waiting (not the changes: one round, not its ticks)
     rejected: int
     last_success: str | None
     last_error_code: str | None
@@ -133,7 +133,7 @@ class SyncEngine:
 
     def state(self) -> SyncState:
         return SyncState(
-            pending=self.store.pending_count(),
+            pending=self.store.pending_records(),
             rejected=len(self.store.rejected()),
             last_success=self.store.get_meta("last_success"),
             last_error_code=self.store.get_meta("last_error_code"),

@@ -13,6 +13,7 @@ from tests.client.ui_support import (
     TODAY,
     Phones,
     fields_of,
+    finish_round,
     has_chinese,
     round_note_conflict,
     server_record,
@@ -59,8 +60,7 @@ def test_cleaner_today_shows_overdue_and_done(phones: Phones, school: School) ->
     first, second = school.area_ids
     cleaner = phones.sign_in("cleaner1")
     phones.clock.days_ago(3)  # the first floor was last done on 11-22
-    cleaner.complete_round(first)
-    assert cleaner.error is None
+    finish_round(cleaner, first)
     phones.clock.on_day(TODAY)
 
     rows = {r.area_id: r for r in cleaner.today_areas()}
@@ -71,7 +71,7 @@ def test_cleaner_today_shows_overdue_and_done(phones: Phones, school: School) ->
     assert rows[second].status == "due"
 
     cleaner.tick(second, "windows", True)
-    cleaner.complete_round(second)
+    finish_round(cleaner, second)
     rows = {r.area_id: r for r in cleaner.today_areas()}
     assert rows[second].status == "done"
     assert rows[second].round_id is not None
@@ -93,6 +93,10 @@ def test_tick_and_complete_round_reach_the_server(
         ("floor", False, ""),
         ("windows", True, "窗户坏了一扇"),
     ]
+    cleaner.complete_round(area)  # the floor is neither done nor excused
+    assert cleaner.error is not None and cleaner.error.code == "round_not_finished"
+    assert cleaner.error.message == "还有 1 项未勾选也未填写原因: 拖地"
+    cleaner.skip(area, "floor", "out_of_supplies", "消毒液用完")
     cleaner.complete_round(area)
     assert cleaner.error is None
 
@@ -106,7 +110,14 @@ def test_tick_and_complete_round_reach_the_server(
     assert _at(local["completed_at"]) == _at(STAMP)
     assert local["items"]["windows"]["done"] is True
     assert _at(local["items"]["windows"]["at"]) == _at(STAMP)
-    assert local["items"]["floor"] == {"done": False, "at": None, "note": "", "dosage": None}
+    assert local["items"]["floor"] == {
+        "done": False,
+        "at": None,
+        "note": "消毒液用完",
+        "dosage": None,
+        "reading": None,
+        "skipped": "out_of_supplies",
+    }
     assert cleaner.sync_state()["pending"] > 0
 
     synced(cleaner)
@@ -128,17 +139,22 @@ def test_recent_rounds_are_mine_newest_first(phones: Phones, school: School) -> 
     phones.clock.days_ago(1)
     cleaner1.tick(first, "windows", True)
     cleaner1.tick(first, "desks", True)
+    cleaner1.skip(first, "floor", "area_locked")
     cleaner1.complete_round(first)
     phones.clock.on_day(TODAY)
     cleaner1.tick(second, "windows", True)  # started, not completed
-    cleaner2.complete_round(first)
+    finish_round(cleaner2, first)
     synced(cleaner2, cleaner1)
 
     recent = cleaner1.recent_rounds()
-    assert [(r["round_date"], r["area"], r["completed"], r["ticked"]) for r in recent] == [
-        ("2026-11-25", "二楼教室", False, 1),
-        ("2026-11-24", "一楼教室", True, 2),
+    assert [
+        (r["round_date"], r["area"], r["completed"], r["complete"], r["done"], r["excused"])
+        for r in recent
+    ] == [
+        ("2026-11-25", "二楼教室", False, False, 1, 0),
+        ("2026-11-24", "一楼教室", True, True, 2, 1),
     ]
+    assert {r["total"] for r in recent} == {3}
     assert cleaner1.recent_rounds(limit=1) == recent[:1]
     # cleaner2's round of today counts for the area, but is not cleaner1's to open.
     rows = {r.area_id: r for r in cleaner1.today_areas()}
@@ -338,7 +354,7 @@ def test_lead_dashboard_counts_and_never_a_counseling_note(phones: Phones, schoo
     secret = "家庭变故, 有自伤念头"
     class_id = school.class_ids[0]
     cleaner = phones.sign_in("cleaner1")
-    cleaner.complete_round(school.area_ids[0])
+    finish_round(cleaner, school.area_ids[0])
     teacher = phones.sign_in("teacher1")
     teacher.open_case(school.student_ids[class_id][0], TODAY, "发烧")
     teacher.refer(school.student_ids[class_id][1], "情绪低落")
@@ -469,7 +485,7 @@ def test_sync_while_offline_keeps_the_changes(phones: Phones, school: School) ->
     assert cleaner.online is False
     assert cleaner.error is not None and cleaner.error.code == "offline"
     assert cleaner.error.message == t("error.offline", "zh")
-    assert cleaner.sync_state()["pending"] == 2
+    assert cleaner.sync_state()["pending"] == 1  # one round waiting (its creation and tick)
     assert cleaner.sync_state()["last_error"] == "offline"
 
     phones.network(cleaner).up = True

@@ -14,6 +14,7 @@ from tests.client.ui_support import (
     check,
     click,
     find,
+    finish_round,
     has,
     server_record,
     synced,
@@ -37,7 +38,7 @@ def _lead_on(phones: Phones, section: str, lang: str = "zh") -> tuple[AppState, 
 def test_dashboard_says_which_cleaner_did_which_area(phones: Phones, school: School) -> None:
     cleaner = phones.sign_in("cleaner1")
     cleaner.tick(school.area_ids[0], "windows", True)
-    cleaner.complete_round(school.area_ids[0])
+    finish_round(cleaner, school.area_ids[0])
     synced(cleaner)
     lead = phones.sign_in("lead")
     tree = Shell(lead, SERVER_URL).build()
@@ -360,9 +361,12 @@ def test_lead_edits_a_checklist_and_the_cleaner_works_the_new_one(
     template = school.template_id
     tree = shell.build()
     box = find(tree, f"template-items-{template}")
-    assert box.value == "擦拭课桌\n拖地 [含氯消毒液 500 mg/L]\n开窗通风"
+    assert box.value == (
+        "擦拭课桌 | Wipe desks\n拖地 | Mop the floor [含氯消毒液 500 mg/L]\n开窗通风 | Ventilate"
+    )
     type_into(tree, f"template-name-{template}", "教室每日消毒")
-    lines = ("开窗通风", "拖地 [含氯消毒液 1000 mg/L]", "消毒门把手")
+    # English after "|"; a line typed without it has none.
+    lines = ("开窗通风 | Ventilate", "拖地 [含氯消毒液 1000 mg/L]", "消毒门把手 | Door handles")
     type_into(tree, f"template-items-{template}", "\n".join(lines))
     click(tree, f"template-update-{template}")
     assert lead.error is None
@@ -375,8 +379,10 @@ def test_lead_edits_a_checklist_and_the_cleaner_works_the_new_one(
     assert stored is not None
     items = stored.fields["items"]
     assert items["desks"]["retired"] is True  # kept, so the rounds naming it still read
-    assert items["windows"]["en"] == "Ventilate"  # same wording, same English
+    assert items["windows"]["en"] == "Ventilate"
     assert items["floor"]["dosage"]["concentration"] == 1000
+    assert items["floor"].get("en") is None
+    assert items["item01"]["en"] == "Door handles"
 
     synced(cleaner)
     listed = cleaner.checklist(area)

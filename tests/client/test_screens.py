@@ -193,6 +193,7 @@ def test_cleaner_ticks_a_checklist_and_completes_the_round(phones: Phones, schoo
     assert text_of(tile.title) == "一楼教室"
     assert text_of(tile.subtitle) == "教室 · 今日应做"
     assert text_of(find(tree, "sync-pending")) == "待上传 0 条"
+    assert text_of(find(tree, "day-at-glance")) == "今日完成 0/2 个区域 · 还剩 2 个"
 
     tile.on_click(Event(tile))
     tree = shell.build()
@@ -213,21 +214,35 @@ def test_cleaner_ticks_a_checklist_and_completes_the_round(phones: Phones, schoo
     tree = shell.build()
     assert find(tree, "item-windows").value is True
     assert find(tree, "note-windows").value == "窗户坏了一扇"
-    assert text_of(find(tree, "sync-pending")) == "待上传 2 条"
+    assert text_of(find(tree, "sync-pending")) == "待上传 1 条"  # one round waiting
 
     check(tree, "item-desks", True)
     check(tree, "item-desks", False)
     assert {i["item_id"]: i["done"] for i in state.checklist(area)}["desks"] is False
 
+    # Complete with items open: refused, saying which remain, and the checklist stays.
     click(shell.build(), "complete-round")
+    tree = shell.build()
+    assert has(tree, "checklist")
+    assert text_of(find(tree, "error-text")) == "还有 2 项未勾选也未填写原因: 擦拭课桌、拖地"
+    # The desks are ticked; the floor was not done, for a reason the cleaner picks.
+    check(tree, "item-desks", True)
+    reason = find(shell.build(), "reason-floor")
+    reason.value = "area_locked"
+    reason.on_select(Event(reason))
+    tree = shell.build()
+    assert not has(tree, "error-banner")
+    assert find(tree, "reason-floor").value == "area_locked"
+    click(tree, "complete-round")
     tree = shell.build()
     assert has(tree, "cleaner-today") and not has(tree, "checklist")
     assert text_of(find(tree, f"area-{area}").subtitle) == "教室 · 今日已完成"
     [row] = [r for r in state.today_areas() if r.area_id == area]
     assert row.status == "done" and row.round_id is not None
-    assert has(tree, f"recent-{row.round_id}")
-    # The round, three ticks and its completion wait for the server.
-    assert text_of(find(tree, "sync-pending")) == "待上传 5 条"
+    assert text_of(find(tree, f"recent-{row.round_id}")).endswith("一楼教室 ✓ 2/3 (+1)")
+    assert text_of(find(tree, "day-at-glance")) == "今日完成 1/2 个区域 · 还剩 1 个"
+    # The round (its ticks, reason and completion) waits for the server.
+    assert text_of(find(tree, "sync-pending")) == "待上传 1 条"
     assert "上次同步" in text_of(find(tree, "sync-last"))  # signing in synced
 
     click(tree, "sync-now")
@@ -258,9 +273,10 @@ def test_a_note_typed_after_ticking_is_kept(phones: Phones, school: School) -> N
     check(tree, "item-windows", True)
     tree = shell.build()
     type_into(tree, "note-windows", "窗户坏了一扇")
-    click(tree, "complete-round")
+    click(tree, "complete-round")  # refused (two items remain), the note saved all the same
     [round_record] = state.records_of("disinfection_rounds")
-    assert round_record.fields["completed_at"]
+    assert state.error is not None and state.error.code == "round_not_finished"
+    assert round_record.fields.get("completed_at") is None
     assert round_record.fields["items"]["windows"]["note"] == "窗户坏了一扇"
 
 
@@ -327,7 +343,7 @@ def test_sync_bar_offline(phones: Phones, school: School) -> None:
     click(tree, "sync-now")
     tree = shell.build()
     assert text_of(find(tree, "sync-online")) == "离线"
-    assert text_of(find(tree, "sync-pending")) == "待上传 2 条"
+    assert text_of(find(tree, "sync-pending")) == "待上传 1 条"  # a round, not its changes
     assert text_of(find(tree, "error-text")) == t("error.offline", "zh")
     phones.network(state).up = True
     click(tree, "sync-now")
