@@ -3,18 +3,17 @@
 import json
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from client.checklists import checklist_items, checklist_lines, edited_items
-from client.due_lists import cleaner_today
+from client.due_lists import calendar_of, cleaner_today
 from client.school_office import SchoolOffice
 from client.state_core import MissingInput, StateCore, action
 from shared.hlc import parse as parse_hlc
-from shared.schemas.collections import (
-    SCHOOL_SETTINGS_ID,
-)
+from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID, validate_field
 from shared.schemas.vocabulary import Role
+from shared.summaries import completion, counseling_by_risk, open_cases_by_day
 
 
 class LeadState(StateCore):
@@ -46,10 +45,56 @@ class LeadState(StateCore):
         )
         return {
             "by_kind": {k: dict(v) for k, v in by_kind.items()},
-            "overdue": [self.name_of("areas", s.area_id) for s in areas if s.status == "overdue"],
+            # Each overdue area with the cleaners responsible for it (names as last read).
+            "overdue": [
+                (self.name_of("areas", s.area_id), self._responsible(s.area_id))
+                for s in areas
+                if s.status == "overdue"
+            ],
             "rounds_by_cleaner": {who: sorted(done) for who, done in sorted(by_cleaner.items())},
             "open_cases_by_class": dict(open_cases),
             "counseling_by_risk": {r: risks.get(r, 0) for r in ("crisis", "high", "medium", "low")},
+        }
+
+    def _responsible(self, area_id: str) -> str:
+        area = self._records("areas").get(area_id, {})
+        names = [self.person_name(str(c)) for c in area.get("cleaner_ids") or []]
+        return "、".join(n for n in names if n)
+
+    def charts(self) -> dict[str, Any]:
+        """The dashboard's charts from this phone's records, by the server's rules (offline
+        too): areas done against due over 30 days and by kind today, open sick cases by
+        day, open counseling cases by risk level (counts only)."""
+        areas = self._records("areas")
+        calendar = calendar_of(self._store())
+        rounds = list(self._records("disinfection_rounds").values())
+        started: dict[str, date] = {}
+        for fields in rounds:  # an area counts from its first round, or from when it was made
+            day = calendar.day_of(fields["completed_at"]) if fields.get("completed_at") else None
+            area = str(fields["area_id"])
+            if day and (area not in started or day < started[area]):
+                started[area] = day
+        for record in self.records_of("areas"):
+            made = min(record.field_hlc.values(), default=None)
+            if made:
+                day = calendar.day_of(datetime.fromtimestamp(parse_hlc(made).millis / 1000, UTC))
+                if day <= self.today():  # a clock ahead of the school's says nothing
+                    started[record.record_id] = min(day, started.get(record.record_id, day))
+        by_day, by_kind = completion(
+            areas,
+            self._records("checklist_templates"),
+            rounds,
+            calendar,
+            self.today(),
+            since=started.get,
+        )
+        return {
+            "by_day": by_day,
+            "by_kind": by_kind,
+            "open_cases": open_cases_by_day(
+                list(self._records("sick_cases").values()), self.today()
+            ),
+            "counseling": counseling_by_risk(list(self._records("counseling_cases").values())),
         }
 
     def conflicts(self) -> list[dict[str, Any]]:
@@ -151,8 +196,140 @@ class LeadState(StateCore):
         office.update_person(user_id, **changes)
         self._keep_staff(office.staff())
 
+    # Reports (files from the server: online) -------------------------------------------
+
     @action
-    def set_closed_day(self, day: date, label: str) -> None:
+    def report_file(self, kind: str, first: str, last: str = "") -> tuple[str, bytes]:
+        """The day's record as PDF (`pdf`, the day `first`), or the rounds and the
+        follow-ups of `first` … `last` as `csv` or `xlsx`: (file name, bytes)."""
+        start = _day(first) or self.today()
+        end = _day(last) or start
+        if end < start:
+            raise MissingInput("day_range_invalid")
+        if kind == "pdf":
+            path = f"/api/v1/reports/daily-record?day={start}&lang={self.lang}"
+            name = f"carerounds-{start}.pdf"
+        else:
+            assert kind in ("csv", "xlsx")
+            path = (
+                f"/api/v1/reports/disinfection?format={kind}&start={start}&end={end}"
+                f"&lang={self.lang}"
+            )
+            name = f"carerounds-disinfection-{start}-{end}.{kind}"
+        body = self._office().file(path)
+        return name, body
+
+    # The school's calendar ----------------------------------------------------------
+
+    def school_calendar(self) -> dict[str, Any]:
+        """Closed weekdays, holidays and make-up days, as the lead set them."""
+        settings = self._records("school_settings").get(str(SCHOOL_SETTINGS_ID), {})
+        return {
+            "closed_weekdays": sorted(settings.get("closed_weekdays") or []),
+            "closed_days": {
+                d: v for d, v in sorted((settings.get("closed_days") or {}).items()) if v
+            },
+            "open_days": {d: v for d, v in sorted((settings.get("open_days") or {}).items()) if v},
+        }
+
+    @action
+    def set_closed_weekdays(self, weekdays: list[int]) -> None:
         self._store().edit(
-            "school_settings", str(SCHOOL_SETTINGS_ID), {f"closed_days.{day.isoformat()}": label}
+            "school_settings", str(SCHOOL_SETTINGS_ID), {"closed_weekdays": sorted(set(weekdays))}
         )
+
+    @action
+    def set_closed_days(self, first: date | str, last: date | str | None, label: str) -> None:
+        """Close the school from `first` to `last` (one day when `last` is not given); days
+        may be typed as YYYY-MM-DD."""
+        self._set_days("closed_days", _day(first), _day(last), label)
+
+    @action
+    def set_open_day(self, day: date | str, label: str) -> None:
+        """A make-up school day (调休) on a weekday the school is usually closed."""
+        self._set_days("open_days", _day(day), _day(day), label)
+
+    @action
+    def take_back_day(self, kind: str, day: date) -> None:
+        """Remove a holiday or make-up day (the entry is set to None: entries never go)."""
+        assert kind in ("closed_days", "open_days")
+        self._store().edit("school_settings", str(SCHOOL_SETTINGS_ID), {f"{kind}.{day}": None})
+
+    def _set_days(self, kind: str, first: date | None, last: date | None, label: str) -> None:
+        if first is None or not label.strip():
+            raise MissingInput("day_and_label_needed")
+        last = last or first
+        if last < first or (last - first).days > 120:
+            raise MissingInput("day_range_invalid")
+        changes: dict[str, Any] = {}
+        day = first
+        while day <= last:
+            changes[f"{kind}.{day.isoformat()}"] = label.strip()
+            day += timedelta(days=1)
+        for key, value in changes.items():
+            validate_field(COLLECTIONS["school_settings"], key, value)
+        self._store().edit("school_settings", str(SCHOOL_SETTINGS_ID), changes)
+
+    # Areas: walking order and who is responsible ---------------------------------------
+
+    def _walk(self) -> list[tuple[str, dict[str, Any]]]:
+        return sorted(
+            self._records("areas").items(),
+            key=lambda a: (a[1].get("walk_order", 0), str(a[1].get("name", "")), a[0]),
+        )
+
+    @action
+    def add_area(self, fields: dict[str, Any]) -> str:
+        """A new area, last in the walking order (it is added where the round ends)."""
+        last = max((f.get("walk_order", 0) for _id, f in self._walk()), default=0)
+        return self._add("areas", {**fields, "walk_order": fields.get("walk_order", last + 10)})
+
+    @action
+    def move_area(self, area_id: str, step: int) -> None:
+        """Move an area one place earlier (-1) or later (+1) in the walking order."""
+        ordered = [area_id_ for area_id_, _f in self._walk()]
+        at = ordered.index(area_id)
+        to = min(max(at + step, 0), len(ordered) - 1)
+        ordered.insert(to, ordered.pop(at))
+        for n, moved in enumerate(ordered):
+            order = (n + 1) * 10
+            if self._records("areas")[moved].get("walk_order", 0) != order:
+                self._store().edit("areas", moved, {"walk_order": order})
+
+    def cleaners(self) -> list[tuple[str, str]]:
+        """Active cleaners as last read from the server: (id, name)."""
+        return [
+            (str(p["id"]), str(p["display_name"]))
+            for p in self.staff()
+            if p.get("role") == Role.CLEANER and p.get("active", True)
+        ]
+
+    @action
+    def assign_cleaners(self, area_id: str, cleaner_ids: list[str]) -> None:
+        """Make these cleaners responsible for the area (责任落实到人)."""
+        self._store().edit("areas", area_id, {"cleaner_ids": list(dict.fromkeys(cleaner_ids))})
+
+    # Devices -----------------------------------------------------------------------------
+
+    known_devices: list[dict[str, Any]] | None = None  # as last read, while the app runs
+
+    @action
+    def load_devices(self) -> None:
+        """Each phone and browser that signed in, newest contact first (online)."""
+        self.known_devices = self._office().devices()
+
+    @action
+    def revoke_device(self, device_id: str) -> None:
+        """Block a lost phone: it wipes itself when it next reaches the server."""
+        self._office().revoke_device(device_id)
+        self.known_devices = self._office().devices()
+
+
+def _day(typed: date | str | None) -> date | None:
+    """A day as given or typed (YYYY-MM-DD); empty is None, anything else says so."""
+    if isinstance(typed, date) or typed is None or not typed.strip():
+        return typed if isinstance(typed, date) else None
+    try:
+        return date.fromisoformat(typed.strip())
+    except ValueError:
+        raise MissingInput("date_format") from None

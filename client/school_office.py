@@ -6,6 +6,7 @@ staff list last read is kept (encrypted) on the phone so that names show offline
 """
 
 from typing import Any
+from urllib.parse import quote
 
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, SyncError
 from client.transport import Transport, TransportError
@@ -35,6 +36,20 @@ class SchoolOffice:
 
     def update_person(self, user_id: str, **changes: Any) -> dict[str, Any]:
         return dict(self._call("PATCH", f"/api/v1/admin/users/{user_id}", changes))
+
+    def devices(self) -> list[dict[str, Any]]:
+        found = self._call("GET", "/api/v1/admin/devices")
+        return found if isinstance(found, list) else []
+
+    def revoke_device(self, device_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/v1/admin/devices/{quote(device_id)}/revoke"))
+
+    def file(self, path: str) -> bytes:
+        """A report file (PDF, CSV, XLSX) as the server made it."""
+        body = self._call("GET", path)
+        if not isinstance(body, bytes):
+            raise SyncError("invalid_value", "the server sent no file")
+        return body
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:

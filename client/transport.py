@@ -57,6 +57,7 @@ def encoded(body: dict[str, Any]) -> bytes:
 
 
 PULL = "/api/v1/sync/pull"  # its pages are read with the record values left encoded
+REPORTS = "/api/v1/reports/"  # files (PDF, CSV, XLSX) besides JSON
 
 
 class Transport(Protocol):
@@ -75,6 +76,8 @@ def read_reply(path: str, status: int, content: bytes) -> Reply:
     Raises:
         ValueError: the body is not JSON.
     """
+    if path.startswith(REPORTS) and 200 <= status < 300 and not content.startswith(b"{"):
+        return Reply(status, content)  # a PDF, CSV or XLSX file, as it came
     read = codec.loads_pull_page if path.endswith(PULL) else codec.loads
     return Reply(status, read(content) if content else {})
 

@@ -51,9 +51,9 @@ class SchoolCalendar:
         intervals.update(fields.get("contact_interval_days") or {})
         return cls(
             timezone=ZoneInfo(fields.get("timezone") or default_zone),
-            closed=frozenset(date.fromisoformat(d) for d in (fields.get("closed_days") or {})),
+            closed=_days_set(fields.get("closed_days")),
             closed_weekdays=frozenset(int(d) for d in (fields.get("closed_weekdays") or [])),
-            opened=frozenset(date.fromisoformat(d) for d in (fields.get("open_days") or {})),
+            opened=_days_set(fields.get("open_days")),
             checks_per_day=int(fields.get("temperature_checks_per_day") or DEFAULT_CHECKS_PER_DAY),
             contact_intervals=intervals,
         )
@@ -79,6 +79,11 @@ class SchoolCalendar:
                 return day
             day += ONE_DAY
         return day
+
+
+def _days_set(days: Mapping[str, Any] | None) -> frozenset[date]:
+    """The dates of a closed/open days map (an entry set to None was taken back)."""
+    return frozenset(date.fromisoformat(d) for d, label in (days or {}).items() if label)
 
 
 def _days(start: date, end: date) -> Iterable[date]:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from client.plain_store import PlainStore
 from client.sync_engine import SyncEngine
-from client.transport import Reply, TransportError
+from client.transport import Reply, TransportError, read_reply
 from server import school_setup
 from server.models import User
 from server.records import RecordWriter
@@ -36,7 +36,7 @@ class AppTransport:
     ) -> Reply:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.client.request(method, path, json=body, headers=headers)
-        return Reply(response.status_code, response.json() if response.content else {})
+        return read_reply(path, response.status_code, response.content)  # as on the wire
 
 
 class LosesReplies:

@@ -4,14 +4,18 @@ in `lead_setup`).
 Counseling shows as counts by risk level only: the lead's store never holds a note.
 """
 
+from typing import Any
+
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, heading
+from client.screens.charts import bars, columns
+from client.screens.widgets import Refresh, field, heading
 
 
 def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
     data = state.dashboard()
+    charts = state.charts()
     rows: list[ft.Control] = [heading(state.text("ui.dashboard"), "lead-dashboard")]
     for kind, counts in sorted(data["by_kind"].items()):
         parts = [
@@ -22,35 +26,122 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
         rows.append(
             ft.Text(f"{state.text('kind.' + kind)}: {' · '.join(parts) or '-'}", key=f"kind-{kind}")
         )
+    rows.append(
+        bars(
+            [
+                (state.text("kind." + c.label), c.done, c.due, f"{c.done}/{c.due}")
+                for c in charts["by_kind"]
+            ],
+            "chart-by-kind",
+        )
+    )
+    rows += [ft.Divider(), heading(state.text("ui.overdue_areas"))]
+    rows += [
+        ft.Text(
+            f"{name} · "
+            + (
+                state.text("ui.responsible").format(names=who)
+                if who
+                else state.text("ui.nobody_responsible")
+            ),
+            color=ft.Colors.RED_700,
+            key=f"overdue-{n}",
+        )
+        for n, (name, who) in enumerate(data["overdue"])
+    ] or [ft.Text(state.text("ui.none"))]
     rows += [ft.Divider(), heading(state.text("ui.rounds_by_cleaner"))]
     rows += [
         ft.Text(f"{who} ({len(done)}): {', '.join(done)}", key=f"cleaner-done-{n}")
         for n, (who, done) in enumerate(data["rounds_by_cleaner"].items())
     ] or [ft.Text(state.text("ui.no_rounds_yet"))]
-    rows += [ft.Divider(), heading(state.text("ui.overdue_areas"))]
-    rows += [ft.Text(name, color=ft.Colors.RED_700) for name in data["overdue"]] or [
-        ft.Text(state.text("ui.none"))
+    by_day = charts["by_day"]
+    rated = [c for c in by_day if c.due]
+    rows += [
+        ft.Divider(),
+        heading(state.text("ui.chart.completion")),
+        ft.Text(
+            state.text("ui.chart.completion_help").format(
+                done=sum(c.done for c in rated), due=sum(c.due for c in rated)
+            ),
+            size=12,
+        ),
+        columns([(f"{c.label} {c.done}/{c.due}", c.rate) for c in by_day], "chart-by-day"),
+        ft.Row(
+            [ft.Text(by_day[0].label[5:], size=11), ft.Text(by_day[-1].label[5:], size=11)],
+            alignment=ft.MainAxisAlignment.SPACE_BETWEEN,
+        ),
     ]
     rows += [ft.Divider(), heading(state.text("ui.open_cases_by_class"))]
     rows += [
         ft.Text(f"{name}: {count}") for name, count in data["open_cases_by_class"].items()
     ] or [ft.Text(state.text("ui.none"))]
+    peak = max((n for _d, n in charts["open_cases"]), default=0)
+    rows += [
+        ft.Text(state.text("ui.chart.open_cases").format(peak=peak), size=12),
+        columns(
+            [(f"{d} {n}", n / peak if peak else 0.0) for d, n in charts["open_cases"]],
+            "chart-open-cases",
+            height=48,
+        ),
+    ]
     rows += [ft.Divider(), heading(state.text("ui.counseling_by_risk"))]
+    risks = data["counseling_by_risk"]
     rows.append(
         ft.Text(
-            " · ".join(
-                f"{state.text('risk.' + r)} {n}" for r, n in data["counseling_by_risk"].items()
-            ),
+            " · ".join(f"{state.text('risk.' + r)} {n}" for r, n in risks.items()),
             key="counseling-counts",
         )
     )
-    rows += [ft.Divider(), conflicts(state, refresh)]
+    total = sum(risks.values())
+    rows.append(
+        bars(
+            [(state.text("risk." + r), n, total, str(n)) for r, n in risks.items()],
+            "chart-counseling",
+        )
+    )
+    rows += [ft.Divider(), *reports(state, refresh), ft.Divider(), conflicts(state, refresh)]
     return ft.Column(
         rows,
         scroll=ft.ScrollMode.AUTO,
         key="lead",
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
+
+
+def reports(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    """The day's record as PDF and the rounds of a date range as CSV/XLSX, fetched from
+    the server (online) and saved or shared the way the device does it."""
+    today = state.today().isoformat()
+    first = field(state.text("ui.first_day"), "report-first", value=today)
+    last = field(state.text("ui.last_day"), "report-last", value=today)
+
+    def fetch(kind: str) -> Any:
+        async def save(_event: object) -> None:
+            got = state.report_file(kind, first.value or "", last.value or "")
+            if got is None:
+                refresh()  # the banner says why (offline, a wrong date)
+                return
+            name, body = got
+            await ft.FilePicker().save_file(file_name=name, src_bytes=body)
+
+        return save
+
+    return [
+        heading(state.text("ui.reports")),
+        ft.Text(state.text("ui.reports_help"), size=12),
+        first,
+        last,
+        ft.Row(
+            [
+                ft.Button(
+                    content=state.text("ui.report.pdf"), on_click=fetch("pdf"), key="report-pdf"
+                ),
+                ft.Button(content="CSV", on_click=fetch("csv"), key="report-csv"),
+                ft.Button(content="XLSX", on_click=fetch("xlsx"), key="report-xlsx"),
+            ],
+            wrap=True,
+        ),
+    ]
 
 
 def conflicts(state: AppState, refresh: Refresh) -> ft.Control:

@@ -8,12 +8,12 @@ import flet as ft
 
 from client.app_state import AppState
 from client.checklists import checklist_text, dosage_text
-from client.screens.widgets import Refresh, field, folding, heading, labelled, reading
+from client.screens import lead_areas, school_calendar
+from client.screens.widgets import Refresh, field, folding, heading, labelled
 from shared.rounds import in_use
-from shared.schemas.vocabulary import AreaKind, Role
+from shared.schemas.vocabulary import Role
 
-KINDS = tuple(k.value for k in AreaKind)
-SECTIONS = ("areas", "checklists", "classes", "staff")
+SECTIONS = ("areas", "checklists", "calendar", "classes", "staff")
 
 
 def manage(
@@ -31,144 +31,19 @@ def manage(
         ],
         wrap=True,
     )
-    body = {"areas": _areas, "checklists": _checklists, "classes": _classes, "staff": _staff}
+    body = {
+        "areas": lead_areas.areas,
+        "checklists": _checklists,
+        "calendar": school_calendar.calendar,
+        "classes": _classes,
+        "staff": _staff,
+    }
     return ft.Column(
         [chooser, ft.Divider(), *body[section](state, refresh)],
         scroll=ft.ScrollMode.AUTO,
         key="manage",
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
-
-
-def _areas(state: AppState, refresh: Refresh) -> list[ft.Control]:
-    rows: list[ft.Control] = [heading(state.text("ui.section.areas"))]
-    templates = {
-        r.record_id: state.name_of("checklist_templates", r.record_id)
-        for r in state.records_of("checklist_templates")
-    }
-    for area in sorted(
-        state.records_of("areas"), key=lambda a: (a.fields.get("walk_order", 0), a.fields["name"])
-    ):
-        fields = area.fields
-        active = fields.get("active", True)
-
-        def toggle(_event: object, area_id: str = area.record_id, active: bool = active) -> None:
-            state.edit_record("areas", area_id, {"active": not active})
-            refresh()
-
-        days = fields["frequency_days"]
-        every = (
-            state.text("ui.daily") if days == 1 else state.text("ui.every_days").format(days=days)
-        )
-        rows.append(
-            folding(
-                title=ft.Text(
-                    state.name_of("areas", area.record_id),
-                    color=None if active else ft.Colors.GREY_500,
-                ),
-                subtitle=ft.Text(
-                    " · ".join(
-                        (
-                            state.text("kind." + fields["kind"]),
-                            every,
-                            templates.get(str(fields["checklist_template_id"]), ""),
-                        )
-                    ),
-                    size=12,
-                ),
-                trailing=ft.Switch(
-                    value=active, on_change=toggle, key=f"area-active-{area.record_id}"
-                ),
-                controls=_area_editor(state, refresh, area.record_id, fields, templates),
-                key=f"area-row-{area.record_id}",
-            )
-        )
-    area_name = field(state.text("ui.name"), "area-name")
-    area_name_en = field(state.text("ui.name_en"), "area-name-en")
-    kind = ft.Dropdown(
-        label=state.text("report.kind"),
-        value="classroom",
-        options=[ft.DropdownOption(key=k, text=state.text(f"kind.{k}")) for k in KINDS],
-        key="area-kind",
-    )
-    frequency = field(state.text("ui.frequency"), "area-frequency", value="1", width=140)
-    template = ft.Dropdown(
-        label=state.text("ui.checklist"),
-        options=[ft.DropdownOption(key=tid, text=name) for tid, name in templates.items()],
-        value=next(iter(templates), None),
-        key="area-template",
-    )
-
-    def add_area(_event: object) -> None:
-        state.add_record(
-            "areas",
-            {
-                "name": area_name.value or "",
-                "name_en": (area_name_en.value or "").strip() or None,
-                "kind": kind.value or "classroom",
-                "frequency_days": reading(frequency.value, int),
-                "checklist_template_id": template.value or "",
-            },
-        )
-        refresh()
-
-    return [
-        *rows,
-        ft.Divider(),
-        heading(state.text("ui.add_area")),
-        area_name,
-        area_name_en,
-        labelled(kind),
-        frequency,
-        labelled(template),
-        ft.Button(content=state.text("ui.save"), on_click=add_area, key="area-save"),
-    ]
-
-
-def _area_editor(
-    state: AppState,
-    refresh: Refresh,
-    area_id: str,
-    fields: dict[str, Any],
-    templates: dict[str, str],
-) -> list[ft.Control]:
-    """Rename an area, change how often it is due or its checklist (works offline)."""
-    name = field(state.text("ui.name"), f"area-name-{area_id}", value=fields["name"])
-    name_en = field(
-        state.text("ui.name_en"), f"area-name-en-{area_id}", value=fields.get("name_en") or ""
-    )
-    every = field(
-        state.text("ui.frequency"),
-        f"area-frequency-{area_id}",
-        value=str(fields["frequency_days"]),
-        width=140,
-    )
-    template = ft.Dropdown(
-        label=state.text("ui.checklist"),
-        options=[ft.DropdownOption(key=tid, text=label) for tid, label in templates.items()],
-        value=str(fields["checklist_template_id"]),
-        key=f"area-template-{area_id}",
-    )
-
-    def save(_event: object) -> None:
-        state.edit_record(
-            "areas",
-            area_id,
-            {
-                "name": name.value or "",
-                "name_en": (name_en.value or "").strip() or None,
-                "frequency_days": reading(every.value, int),
-                "checklist_template_id": template.value or "",
-            },
-        )
-        refresh()
-
-    return [
-        name,
-        name_en,
-        every,
-        labelled(template),
-        ft.Button(content=state.text("ui.save"), on_click=save, key=f"area-update-{area_id}"),
-    ]
 
 
 def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
@@ -460,6 +335,8 @@ def _staff(state: AppState, refresh: Refresh) -> list[ft.Control]:
     return [
         *rows,
         ft.Divider(),
+        *_devices(state, refresh),
+        ft.Divider(),
         heading(state.text("ui.add_person")),
         username,
         display_name,
@@ -467,3 +344,46 @@ def _staff(state: AppState, refresh: Refresh) -> list[ft.Control]:
         password,
         ft.Button(content=state.text("ui.save"), on_click=add, key="person-save"),
     ]
+
+
+def _devices(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    """Phones and browsers that signed in; a lost one is blocked here and wipes itself at
+    its next contact (online)."""
+
+    def load(_event: object) -> None:
+        state.load_devices()
+        refresh()
+
+    rows: list[ft.Control] = [
+        heading(state.text("ui.devices")),
+        ft.TextButton(content=state.text("ui.show_devices"), on_click=load, key="devices-load"),
+    ]
+    for device in state.known_devices or []:
+        device_id = str(device["device_id"])
+        owner = state.person_name(str(device.get("user_id"))) or "-"
+        seen = state.clock_time(str(device["last_seen"]))
+
+        def revoke(_event: object, device_id: str = device_id) -> None:
+            state.revoke_device(device_id)
+            refresh()
+
+        status = state.text("ui.device_revoked") if device["revoked"] else ""
+        rows.append(
+            ft.Column(
+                [
+                    ft.Text(f"{device['name']} · {owner}", weight=ft.FontWeight.BOLD),
+                    ft.Text(
+                        f"{state.text('ui.last_seen').format(when=seen)} {status}".strip(), size=12
+                    ),
+                    ft.TextButton(
+                        content=state.text("ui.revoke_device"),
+                        on_click=revoke,
+                        disabled=bool(device["revoked"]),
+                        key=f"device-revoke-{device_id}",
+                    ),
+                ],
+                spacing=2,
+                key=f"device-{device_id}",
+            )
+        )
+    return rows

@@ -1,5 +1,6 @@
 """Small pieces every screen uses: headings, big tap targets, the error banner."""
 
+import contextlib
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +26,13 @@ def big_button(text: str, on_click: Callable[[Any], None], key: str) -> ft.Butto
         height=56,
         width=float("inf"),
     )
+
+
+def shown(*controls: ft.BaseControl) -> None:
+    """Send controls changed in place to the page (a no-op before they are on one)."""
+    for control in controls:
+        with contextlib.suppress(RuntimeError):  # not on a page yet: drawn as they are
+            control.update()
 
 
 def error_banner(state: AppState) -> ft.Control:

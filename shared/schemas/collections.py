@@ -235,13 +235,14 @@ class SchoolSettings(RecordSchema):
 
     timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
     # Days the school is closed (date → what it is, e.g. "国庆节"); nothing is due then.
-    closed_days: dict[ISODateKey, Label] = Field(default_factory=dict, max_length=400)
+    # A map entry cannot be removed (entries merge one by one): None opens the day again.
+    closed_days: dict[ISODateKey, Label | None] = Field(default_factory=dict, max_length=2000)
     # Weekdays the school is closed every week (0 Monday … 6 Sunday), and the days it opens
     # on one of them all the same (调休, a make-up school day: date → what it is).
     closed_weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
         default_factory=list, max_length=7
     )
-    open_days: dict[ISODateKey, Label] = Field(default_factory=dict, max_length=100)
+    open_days: dict[ISODateKey, Label | None] = Field(default_factory=dict, max_length=400)
     temperature_checks_per_day: int = Field(default=2, ge=1, le=12)
     # Longest days between contacts, per risk level.
     contact_interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=365)]] = Field(

@@ -435,7 +435,7 @@ def test_lead_adds_an_area_and_closes_a_day(phones: Phones, school: School, app:
     assert server_record(app, "classes", class_id) is not None
     assert cleaner.records_of("classes") == []  # not the cleaner's to read
 
-    lead.set_closed_day(TODAY, "运动会")
+    lead.set_closed_days(TODAY, None, "运动会")
     assert lead.error is None
     assert lead.dashboard()["by_kind"] == {
         "classroom": {"closed": 2},

@@ -313,16 +313,26 @@ KEPT = {
         "dosage": {"disinfectant": "含氯消毒液", "concentration": 500.0, "unit": "mg_per_l"},
     },
     "item03": {"zh": "擦拭门把手", "order": 2},
-    "item04": {"zh": "旧项目", "order": 3, "retired": True},
+    "item04": {
+        "zh": "冷库温度",
+        "en": "Cold room",
+        "order": 3,
+        "reading": {"unit": "°C", "low": -25.0, "high": None},
+    },
+    "item05": {"zh": "旧项目", "order": 4, "retired": True},
 }
 
 
 def test_a_checklist_is_shown_as_the_lines_the_lead_types() -> None:
-    assert checklist_text(KEPT) == "开窗通风\n拖地 [含氯消毒液 500 mg/L]\n擦拭门把手"
-    # Read back, the lines say the same items (the wording, the dosage asked, the order).
+    assert checklist_text(KEPT) == (
+        "开窗通风 | Ventilate\n拖地 [含氯消毒液 500 mg/L]\n擦拭门把手\n"
+        "冷库温度 | Cold room [读数 -25~ °C]"
+    )
+    # Read back, the lines say the same items (wording, English, what is asked, order).
     again = checklist_items(checklist_text(KEPT))
-    assert [(i["zh"], i.get("dosage"), i["order"]) for i in again.values()] == [
-        (i["zh"], i.get("dosage"), i["order"]) for i in list(KEPT.values())[:3]
+    fields = ("zh", "en", "dosage", "reading", "order")
+    assert [tuple(i.get(f) for f in fields) for i in again.values()] == [
+        tuple(i.get(f) for f in fields) for i in list(KEPT.values())[:4]
     ]
 
 
@@ -333,7 +343,13 @@ def test_edited_lines_keep_the_keys_of_the_items_they_still_are() -> None:
     # Moved lines keep their keys; a corrected wording keeps the key of its place; a new
     # line gets a new key (after every key used, retired ones too); a dropped item is
     # retired, not removed.
-    lines = ("拖地 [含氯消毒液 1000 mg/L]", "开窗通风", "擦拭门把手和开关", "消毒电梯按钮")
+    lines = (
+        "拖地 [含氯消毒液 1000 mg/L]",
+        "开窗通风 | Ventilate",
+        "擦拭门把手和开关",
+        "冷库温度 | Cold room [读数 -25~ °C]",
+        "消毒电梯按钮",
+    )
     edited = edited_items(KEPT, "\n".join(lines))
     assert edited == {
         "item02": {
@@ -343,10 +359,13 @@ def test_edited_lines_keep_the_keys_of_the_items_they_still_are() -> None:
         },
         "item01": {"zh": "开窗通风", "en": "Ventilate", "order": 1},
         "item03": {"zh": "擦拭门把手和开关", "order": 2},
-        "item05": {"zh": "消毒电梯按钮", "order": 3},
+        "item06": {"zh": "消毒电梯按钮", "order": 4},
     }
-    dropped = edited_items(KEPT, "开窗通风\n拖地 [含氯消毒液 500 mg/L]")
-    assert dropped == {"item03": {"zh": "擦拭门把手", "order": 2, "retired": True}}
+    dropped = edited_items(KEPT, "开窗通风 | Ventilate\n拖地 [含氯消毒液 500 mg/L]")
+    assert dropped == {
+        "item03": {"zh": "擦拭门把手", "order": 2, "retired": True},
+        "item04": {**KEPT["item04"], "retired": True},
+    }
 
 
 def test_lead_edits_a_checklist_and_the_cleaner_works_the_new_one(

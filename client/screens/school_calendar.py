@@ -1,0 +1,96 @@
+"""The school's calendar, set by the lead: weekdays closed every week, holidays, and
+make-up school days (调休). Nothing is due on a closed day. A synced record: offline."""
+
+from datetime import date
+
+import flet as ft
+
+from client.app_state import AppState
+from client.screens.widgets import Refresh, field, heading
+
+WEEKDAYS = range(7)  # 0 Monday … 6 Sunday
+
+
+def calendar(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    kept = state.school_calendar()
+    closed = set(kept["closed_weekdays"])
+
+    def weekday(day: int) -> ft.Control:
+        def flip(_event: object) -> None:
+            state.set_closed_weekdays(sorted(closed ^ {day}))
+            refresh()
+
+        return ft.Checkbox(
+            label=state.text(f"ui.weekday.{day}"),
+            value=day in closed,
+            on_change=flip,
+            key=f"closed-weekday-{day}",
+        )
+
+    rows: list[ft.Control] = [
+        heading(state.text("ui.section.calendar")),
+        ft.Text(state.text("ui.calendar_help"), size=12),
+        heading(state.text("ui.closed_weekdays")),
+        ft.Row([weekday(d) for d in WEEKDAYS], wrap=True),
+        ft.Divider(),
+        heading(state.text("ui.holidays")),
+    ]
+    rows += _listed(state, refresh, "closed_days", kept["closed_days"])
+    first = field(state.text("ui.first_day"), "holiday-first", hint_text="2027-01-01")
+    last = field(state.text("ui.last_day"), "holiday-last", hint_text="2027-01-03")
+    label = field(
+        state.text("ui.what_day"), "holiday-label", hint_text=state.text("ui.holiday_hint")
+    )
+
+    def add_holiday(_event: object) -> None:
+        state.set_closed_days(first.value or "", last.value or "", label.value or "")
+        refresh()
+
+    rows += [
+        first,
+        last,
+        label,
+        ft.Button(content=state.text("ui.add_holiday"), on_click=add_holiday, key="holiday-save"),
+        ft.Divider(),
+        heading(state.text("ui.make_up_days")),
+    ]
+    rows += _listed(state, refresh, "open_days", kept["open_days"])
+    open_day = field(state.text("ui.date"), "open-day", hint_text="2027-02-20")
+    open_label = field(
+        state.text("ui.what_day"), "open-day-label", hint_text=state.text("ui.make_up_hint")
+    )
+
+    def add_open(_event: object) -> None:
+        state.set_open_day(open_day.value or "", open_label.value or "")
+        refresh()
+
+    rows += [
+        open_day,
+        open_label,
+        ft.Button(content=state.text("ui.add_make_up_day"), on_click=add_open, key="open-day-save"),
+    ]
+    return rows
+
+
+def _listed(state: AppState, refresh: Refresh, kind: str, days: dict[str, str]) -> list[ft.Control]:
+    rows: list[ft.Control] = []
+    for day, what in days.items():
+
+        def take_back(_event: object, day: str = day) -> None:
+            state.take_back_day(kind, date.fromisoformat(day))
+            refresh()
+
+        rows.append(
+            ft.Row(
+                [
+                    ft.Text(f"{day} {what}", expand=True),
+                    ft.IconButton(
+                        ft.Icons.DELETE_OUTLINE,
+                        tooltip=state.text("ui.remove_day").format(day=day),
+                        on_click=take_back,
+                        key=f"{kind}-remove-{day}",
+                    ),
+                ]
+            )
+        )
+    return rows or [ft.Text(state.text("ui.none"))]
