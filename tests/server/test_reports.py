@@ -31,7 +31,24 @@ def at(day: date, hhmm: str) -> str:
     return f"{day.isoformat()}T{hhmm}:00+08:00"
 
 
-def finish_round(phone: Phone, area_id: str, day: date, hhmm: str = "08:30") -> None:
+PRESCRIBED = {"disinfectant": "含氯消毒液", "concentration": 500}
+
+
+def finish_round(
+    phone: Phone,
+    area_id: str,
+    day: date,
+    hhmm: str = "08:30",
+    items: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """A round completed at `hhmm`: by default every item of small_school's checklist
+    ticked, the floor mopped at the prescribed dose."""
+    if items is None:
+        items = {
+            "windows": {"done": True, "at": at(day, hhmm)},
+            "desks": {"done": True, "at": at(day, hhmm)},
+            "floor": {"done": True, "at": at(day, hhmm), "dosage": PRESCRIBED},
+        }
     [result] = phone.push(
         phone.change(
             "disinfection_rounds",
@@ -40,11 +57,7 @@ def finish_round(phone: Phone, area_id: str, day: date, hhmm: str = "08:30") -> 
                 "area_id": area_id,
                 "round_date": day.isoformat(),
                 "cleaner_id": phone.user_id,
-                "items": {
-                    "windows": {"done": True, "at": at(day, hhmm)},
-                    "desks": {"done": True, "at": at(day, hhmm)},
-                    "floor": {"done": False},
-                },
+                "items": items,
                 "completed_at": at(day, hhmm),
             },
         )
@@ -163,8 +176,9 @@ def test_disinfection_report_counts(client: TestClient, week: School) -> None:
     by_area = {r["area"]: r for r in body["by_area"]}
     assert (by_area["一楼教室"]["done"], by_area["一楼教室"]["late"]) == (1, 1)
     assert by_area["一楼教室"]["missed"] == 1
-    assert body["by_kind"] == [{"kind": "classroom", "done": 3, "late": 1, "missed": 1}]
-    assert body["by_week"] == [{"week": "2026-W48", "done": 3, "late": 1, "missed": 1}]
+    counted = {"done": 3, "late": 1, "incomplete": 0, "missed": 1}
+    assert body["by_kind"] == [{"kind": "classroom", **counted}]
+    assert body["by_week"] == [{"week": "2026-W48", **counted}]
     assert [d["day"] for d in body["by_day"]] == ["2026-11-23", "2026-11-24", "2026-11-25"]
     by_cleaner = {r["cleaner"]: r for r in body["by_cleaner"]}
     assert by_cleaner["测试用户"]["done"] + by_cleaner["测试用户"]["late"] == 4
@@ -237,9 +251,22 @@ def test_exports_hold_the_report_numbers(client: TestClient, week: School) -> No
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert rows[0] == ["日期", "区域", "类别", "情况", "执行人", "完成时间"]
+    assert rows[0] == [
+        "日期",
+        "区域",
+        "类别",
+        "情况",
+        "责任人",
+        "执行人",
+        "完成时间 (Asia/Shanghai)",
+        "已完成项",
+        "说明原因未做项",
+        "应做项",
+        "异常记录（浓度、读数）",
+    ]
     assert len(rows) - 1 == len(body["days"])
     assert rows[3][1:4] == ["一楼教室", "教室", "逾期完成"]
+    assert rows[3][6:10] == ["2026-11-25 23:40", "3", "0", "3"]
 
     as_xlsx = client.get(
         "/api/v1/reports/disinfection",
@@ -247,9 +274,17 @@ def test_exports_hold_the_report_numbers(client: TestClient, week: School) -> No
         params={**params, "format": "xlsx", "lang": "en"},
     )
     workbook = load_workbook(io.BytesIO(as_xlsx.content))
-    assert workbook.sheetnames == ["days", "areas", "kinds", "cleaners", "per day", "per week"]
+    assert workbook.sheetnames == [
+        "days",
+        "areas",
+        "kinds",
+        "cleaners",
+        "per day",
+        "per week",
+        "flags",
+    ]
     kinds = list(workbook["kinds"].iter_rows(values_only=True))
-    assert kinds == [("Kind", "Done", "Late", "Missed"), ("Classroom", 3, 1, 1)]
+    assert kinds == [("Kind", "Done", "Late", "Incomplete", "Missed"), ("Classroom", 3, 1, 0, 1)]
 
     # Every table report exports the same way: its first table as CSV, all as XLSX.
     classes = client.get("/api/v1/reports/follow-ups", headers=headers, params=params).json()
