@@ -63,8 +63,19 @@ FOLLOW_UP_COLUMNS = [
 COUNSELING_COLUMNS = record_sections.COUNSELING_COLUMNS
 
 
+# The days a report may name: the counting walks day by day, with weeks of margin before and
+# after, and a date near year 1 or 9999 would run off the calendar (a 500, not a report).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _within(name: str, day: date | None) -> date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiError(422, "invalid_value", f"{name}: a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
 def _today(school: SchoolSnapshot, as_of: date | None) -> date:
-    return as_of or school.calendar.today(datetime.now(UTC))
+    return _within("as_of", as_of) or school.calendar.today(datetime.now(UTC))
 
 
 @dataclass
@@ -96,7 +107,8 @@ def _span(
     start: date | None = None,
     end: date | None = None,
 ) -> Span:
-    start, end = start or reading.today, end or reading.today
+    start = _within("start", start) or reading.today
+    end = _within("end", end) or reading.today
     if end < start:
         raise ApiError(422, "invalid_value", "end: must not be before start")
     if (end - start).days >= MAX_RANGE_DAYS:
@@ -228,7 +240,7 @@ def daily_record(
     """The printable daily record (防控记录) with who did each item."""
     school = load(session, settings)
     today = _today(school, None)
-    day = day or today
+    day = _within("day", day) or today
     if day > today:
         raise ApiError(422, "invalid_value", "day: the record of a day that has not come yet")
     sections = record_sections.sections(school, day, today, lang)
