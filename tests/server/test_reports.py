@@ -2,6 +2,7 @@
 
 import csv
 import io
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -754,3 +755,35 @@ def test_odd_requests_get_a_422_never_a_500(client: TestClient, app: FastAPI) ->
         response = client.get(path, headers=headers, params=params)
         assert response.status_code == 422, (path, params, response.text)
         assert response.json()["error"]["code"] == "invalid_value", (path, params)
+
+
+def test_odd_records_do_not_break_a_report(
+    client: TestClient, app: FastAPI, cold_store: ColdStore
+) -> None:
+    """A cleaner id nobody has, a reading where none is asked, an item not on the
+    checklist, a round of an area gone inactive: each report still answers."""
+    headers = cold_store.headers
+    nobody = str(uuid.uuid4())
+    client.patch(
+        f"/api/v1/admin/areas/{cold_store.area_id}", headers=headers, json={"cleaner_ids": [nobody]}
+    )
+    odd = ticked(MON, "08:00", *COLD_ROOM)
+    odd["papers"]["reading"] = 99
+    odd["not_on_the_list"] = {"done": True, "dosage": {**CHLORINE_1000, "concentration": 1}}
+    finish_round(cold_store.cleaner, cold_store.area_id, MON, items=odd)
+    backdate_setup(app)
+    row = cold_rows(client, cold_store, as_of=TUE.isoformat())["cold"][str(MON)]
+    assert (row["outcome"], row["items_done"], row["responsible"]) == ("done", 9, [])
+    client.patch(
+        f"/api/v1/admin/areas/{cold_store.area_id}", headers=headers, json={"active": False}
+    )
+    params = {"start": MON.isoformat(), "end": TUE.isoformat(), "as_of": TUE.isoformat()}
+    for path, extra in (
+        ("/api/v1/reports/disinfection", {}),
+        ("/api/v1/reports/disinfection", {"format": "xlsx", "lang": "en"}),
+        ("/api/v1/reports/today", {}),
+        ("/api/v1/reports/compliance", {"days": 7}),
+        ("/api/v1/reports/daily-record", {"day": MON.isoformat()}),
+    ):
+        response = client.get(path, headers=headers, params={**params, **extra})
+        assert response.status_code == 200, (path, response.text)
