@@ -1,18 +1,21 @@
 """Seeding the demo school into an empty database, and the logins it prints."""
 
 import uuid
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select, update
 
-from server import accounts, demo_school, school_setup
-from server.models import User
+from server import accounts, demo_history, demo_school, school_setup
+from server.models import Record, User
 from server.records import RecordWriter
 from shared.hlc import Clock
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import UserCreate
 
 DEMO_PASSWORD = "carerounds-demo"  # noqa: S105 - the demo's published password
+DEMO_ZONE = ZoneInfo("Asia/Shanghai")  # the demo sets no time zone: the school default
 ROLE_NAMES = {
     Role.LEAD: "防控负责人 prevention lead",
     Role.CLEANER: "保洁员 cleaner",
@@ -25,8 +28,10 @@ def is_empty(session: Session) -> bool:
     return session.exec(select(func.count()).select_from(User)).one() == 0
 
 
-def seed(session: Session, clock: Clock) -> list[User]:
-    """Add the demo school's people, areas, checklists, classes and students; commits."""
+def seed(session: Session, clock: Clock, today: date | None = None) -> list[User]:
+    """Add the demo school's people, areas, checklists, classes and students, and a few
+    days of rounds before `today` (the school's today when not given); commits."""
+    today = today or datetime.now(DEMO_ZONE).date()
     people = (
         demo_school.LEAD,
         *demo_school.CLEANERS,
@@ -47,6 +52,7 @@ def seed(session: Session, clock: Clock) -> list[User]:
     ]
     session.flush()
     lead_id = users[0].id
+    cleaner_ids = {u.username: u.id for u in users if u.role == Role.CLEANER}
     writer = RecordWriter(session, clock)
 
     template_ids: dict[str, uuid.UUID] = {}
@@ -62,8 +68,9 @@ def seed(session: Session, clock: Clock) -> list[User]:
         )
         template_ids[checklist.key] = record.record_id
 
+    area_ids: dict[str, uuid.UUID] = {}
     for order, area in enumerate(demo_school.AREAS):
-        school_setup.create(
+        area_ids[area.name] = school_setup.create(
             writer,
             lead_id,
             "areas",
@@ -74,8 +81,9 @@ def seed(session: Session, clock: Clock) -> list[User]:
                 "frequency_days": area.frequency_days,
                 "checklist_template_id": str(template_ids[area.checklist]),
                 "walk_order": (order + 1) * 10,
+                "cleaner_ids": [str(cleaner_ids[c]) for c in area.cleaners],
             },
-        )
+        ).record_id
 
     teachers = [u for u in users if u.role == Role.CLASS_TEACHER]
     per_class = demo_school.STUDENTS_PER_CLASS
@@ -100,7 +108,16 @@ def seed(session: Session, clock: Clock) -> list[User]:
                     "student_no": f"2026{index + 1:02d}{number + 1:02d}",
                 },
             )
+    demo_history.seed(writer, cleaner_ids, area_ids, today, DEMO_ZONE)
     writer.finish()
+    # The school was set up the day its history begins: the reports count what was due
+    # from the day an area was set up, so this lets them show the days missed.
+    set_up = datetime.combine(demo_history.set_up_day(today), time(0), DEMO_ZONE)
+    session.execute(
+        update(Record)
+        .where(col(Record.collection).in_(school_setup.SETUP_COLLECTIONS))
+        .values(created_at=set_up)
+    )
     session.commit()
     return users
 
@@ -120,4 +137,7 @@ def _checklist_item(item: demo_school.DemoChecklistItem, order: int) -> dict[str
     if item.dosage is not None:
         name, concentration, unit = demo_school.DOSAGES[item.dosage]
         entry["dosage"] = {"disinfectant": name, "concentration": concentration, "unit": unit}
+    if item.reading is not None:
+        unit, low, high = demo_school.READINGS[item.reading]
+        entry["reading"] = {"unit": unit, "low": low, "high": high}
     return entry

@@ -10,6 +10,7 @@ class DemoChecklistItem:
     zh: str  # Simplified Chinese label, what a cleaner reads on the phone, <= 60 chars
     en: str  # English label, <= 120 chars
     dosage: str | None = None  # key of DOSAGES: the cleaner records what was used
+    reading: str | None = None  # key of READINGS: the cleaner records what the meter shows
 
 
 # What the school prescribes, as a checklist item's `dosage` (product, strength, unit).
@@ -17,6 +18,14 @@ DOSAGES: dict[str, tuple[str, float, str]] = {
     "chlorine_500": ("含氯消毒液", 500, "mg_per_l"),
     "chlorine_1000": ("含氯消毒液", 1000, "mg_per_l"),
     "alcohol_75": ("75%酒精", 75, "percent"),
+}
+
+
+# What a checklist item asks to read, as its `reading` (unit, lowest and highest allowed).
+# A freezer holds frozen food at -18 °C or below (GB 31605 cold-chain logistics); colder
+# than about -25 °C is a fault of the thermostat, so both ends are flagged.
+READINGS: dict[str, tuple[str, float, float]] = {
+    "freezer_c": ("°C", -25, -18),
 }
 
 
@@ -36,6 +45,7 @@ class DemoArea:
     kind: str
     frequency_days: int
     checklist: str  # key of a DemoChecklist
+    cleaners: tuple[str, ...] = ()  # usernames of the responsible cleaners (CLEANERS)
 
 
 @dataclass(frozen=True)
@@ -404,6 +414,7 @@ CHECKLISTS: tuple[DemoChecklist, ...] = (
                 "temperature_logged",
                 "冷库温度检查并记录(冷冻-18℃以下)",
                 "Check and record the cold-room temperature (freezer at or below -18 °C)",
+                reading="freezer_c",
             ),
             DemoChecklistItem(
                 "hands_washed",
@@ -479,6 +490,10 @@ CLASSES: tuple[tuple[str, str], ...] = (
 
 # The cleaners' morning walk: teaching building floor by floor, the library and gym,
 # the dorms once the students have left, the canteen after breakfast, the gate last.
+# Each area names its responsible cleaners (责任落实到人): 王秀兰 the teaching building's
+# first floor and shared spaces, 李桂芳 the second floor, library, gym and girls' dorm,
+# 张建军 the boys' dorm, canteen, cold store and gate; the air-conditioning systems and the
+# kitchen take two.
 AREAS: tuple[DemoArea, ...] = (
     DemoArea(
         "教学楼一层 初一(1)班教室",
@@ -486,6 +501,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼一层 初一(2)班教室",
@@ -493,6 +509,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼一层 初一(3)班教室",
@@ -500,6 +517,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼一层 初一(4)班教室",
@@ -507,6 +525,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼一层 卫生间",
@@ -514,6 +533,7 @@ AREAS: tuple[DemoArea, ...] = (
         "toilet",
         _DAILY,
         "toilet",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼二层 初二(1)班教室",
@@ -521,6 +541,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner2",),
     ),
     DemoArea(
         "教学楼二层 初二(2)班教室",
@@ -528,6 +549,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner2",),
     ),
     DemoArea(
         "教学楼二层 初二(3)班教室",
@@ -535,6 +557,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner2",),
     ),
     DemoArea(
         "教学楼二层 初二(4)班教室",
@@ -542,6 +565,7 @@ AREAS: tuple[DemoArea, ...] = (
         "classroom",
         _DAILY,
         "classroom",
+        ("cleaner2",),
     ),
     DemoArea(
         "教学楼二层 卫生间",
@@ -549,6 +573,7 @@ AREAS: tuple[DemoArea, ...] = (
         "toilet",
         _DAILY,
         "toilet",
+        ("cleaner2",),
     ),
     DemoArea(
         "教学楼三层 卫生间",
@@ -556,6 +581,7 @@ AREAS: tuple[DemoArea, ...] = (
         "toilet",
         _DAILY,
         "toilet",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼三层 实验室及办公室走廊",
@@ -563,6 +589,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼 东西楼梯间(一至三层)",
@@ -570,6 +597,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼 一二层走廊及门厅",
@@ -577,6 +605,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner1",),
     ),
     DemoArea(
         "教学楼 空调及新风系统",
@@ -584,6 +613,7 @@ AREAS: tuple[DemoArea, ...] = (
         "ventilation",
         _WEEKLY,
         "ventilation",
+        ("cleaner3", "cleaner1"),
     ),
     DemoArea(
         "图书馆 阅览室及借阅台",
@@ -591,6 +621,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner2",),
     ),
     DemoArea(
         "体育馆 场馆及体育器材",
@@ -598,6 +629,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner2",),
     ),
     DemoArea(
         "体育馆 更衣室及卫生间",
@@ -605,6 +637,7 @@ AREAS: tuple[DemoArea, ...] = (
         "toilet",
         _DAILY,
         "toilet",
+        ("cleaner2",),
     ),
     DemoArea(
         "男生宿舍楼 一层",
@@ -612,6 +645,7 @@ AREAS: tuple[DemoArea, ...] = (
         "dorm",
         _DAILY,
         "dorm",
+        ("cleaner3",),
     ),
     DemoArea(
         "男生宿舍楼 二层",
@@ -619,6 +653,7 @@ AREAS: tuple[DemoArea, ...] = (
         "dorm",
         _DAILY,
         "dorm",
+        ("cleaner3",),
     ),
     DemoArea(
         "男生宿舍楼 三层",
@@ -626,6 +661,7 @@ AREAS: tuple[DemoArea, ...] = (
         "dorm",
         _DAILY,
         "dorm",
+        ("cleaner3",),
     ),
     DemoArea(
         "男生宿舍楼 楼梯间及门厅",
@@ -633,6 +669,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner3",),
     ),
     DemoArea(
         "女生宿舍楼 一层",
@@ -640,6 +677,7 @@ AREAS: tuple[DemoArea, ...] = (
         "dorm",
         _DAILY,
         "dorm",
+        ("cleaner2",),
     ),
     DemoArea(
         "女生宿舍楼 二层",
@@ -647,6 +685,7 @@ AREAS: tuple[DemoArea, ...] = (
         "dorm",
         _DAILY,
         "dorm",
+        ("cleaner2",),
     ),
     DemoArea(
         "女生宿舍楼 三层",
@@ -654,6 +693,7 @@ AREAS: tuple[DemoArea, ...] = (
         "dorm",
         _DAILY,
         "dorm",
+        ("cleaner2",),
     ),
     DemoArea(
         "女生宿舍楼 楼梯间及门厅",
@@ -661,6 +701,7 @@ AREAS: tuple[DemoArea, ...] = (
         "public_area",
         _PUBLIC,
         "public_area",
+        ("cleaner2",),
     ),
     DemoArea(
         "宿舍楼 空调及新风系统",
@@ -668,6 +709,7 @@ AREAS: tuple[DemoArea, ...] = (
         "ventilation",
         _WEEKLY,
         "ventilation",
+        ("cleaner3", "cleaner1"),
     ),
     DemoArea(
         "食堂一层 就餐大厅",
@@ -675,6 +717,7 @@ AREAS: tuple[DemoArea, ...] = (
         "canteen",
         _DAILY,
         "canteen",
+        ("cleaner3",),
     ),
     DemoArea(
         "食堂一层 后厨操作间",
@@ -682,6 +725,7 @@ AREAS: tuple[DemoArea, ...] = (
         "canteen",
         _DAILY,
         "canteen",
+        ("cleaner3", "cleaner2"),
     ),
     DemoArea(
         "食堂 冷库及冷链食品收货区",
@@ -689,6 +733,7 @@ AREAS: tuple[DemoArea, ...] = (
         "cold_chain",
         _DAILY,
         "cold_chain",
+        ("cleaner3",),
     ),
     DemoArea(
         "食堂 空调及排风系统",
@@ -696,6 +741,7 @@ AREAS: tuple[DemoArea, ...] = (
         "ventilation",
         _WEEKLY,
         "ventilation",
+        ("cleaner3", "cleaner1"),
     ),
     DemoArea(
         "校门口 快递收发点",
@@ -703,6 +749,7 @@ AREAS: tuple[DemoArea, ...] = (
         "parcel_point",
         _DAILY,
         "parcel_point",
+        ("cleaner3",),
     ),
 )
 
@@ -726,6 +773,34 @@ TEACHERS: tuple[DemoPerson, ...] = (
 COUNSELORS: tuple[DemoPerson, ...] = (
     DemoPerson("counselor1", "吴静怡", "counselor"),
     DemoPerson("counselor2", "孙海涛", "counselor"),
+)
+
+# The demo's recent past, so that the lead's reports show what they are for: rounds on the
+# HISTORY_DAYS days before the seeding day (the school set up the day the first of them
+# began), each area as often as it is due, by its responsible cleaners, every item ticked at
+# the prescribed dose, except for the deviations below. AREAS[0] has no history: the
+# end-to-end tests walk it from a clean slate and count its rounds.
+HISTORY_DAYS = 3
+
+
+@dataclass(frozen=True)
+class DemoDeviation:
+    area: str  # an area's Chinese name (AREAS)
+    days_ago: int  # 1 is the day before the seeding day
+    item_id: str = ""
+    skipped: str | None = None  # a SkipReason: the item was not done, for that reason
+    undone: int = 0  # the round was marked completed with its last `undone` items left
+    concentration: float | None = None  # the dose used for the item, not the prescribed one
+    reading: float | None = None  # what the item's meter showed
+    missed: bool = False  # nobody came that day
+
+
+HISTORY_DEVIATIONS: tuple[DemoDeviation, ...] = (
+    DemoDeviation("教学楼一层 初一(2)班教室", 1, "hand_sanitizer", skipped="out_of_supplies"),
+    DemoDeviation("男生宿舍楼 二层", 1, undone=3),
+    DemoDeviation("教学楼一层 卫生间", 2, "toilets_scrubbed", concentration=500),
+    DemoDeviation("食堂 冷库及冷链食品收货区", 1, "temperature_logged", reading=-12),
+    DemoDeviation("教学楼三层 卫生间", 1, missed=True),  # so it is overdue on the day seeded
 )
 
 STUDENTS_PER_CLASS: int = 40

@@ -2,9 +2,10 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot
 from shared.schedule import (
     area_history,
@@ -14,11 +15,11 @@ from shared.schedule import (
     class_needs_checks,
     counseling_due,
     follow_up_state,
-    round_days,
 )
 from shared.schemas.vocabulary import RiskLevel
 
-COUNTED = ("done", "late", "missed")
+# What a report counts against the due: done on time or late, left incomplete, or missed.
+COUNTED = ("done", "late", "incomplete", "missed")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,12 @@ class AreaDayRow:
     kind: str
     outcome: str
     cleaner: str
-    completed_at: str
+    completed_at: datetime | None  # in the school's time zone
+    round_id: str | None
+    items_total: int  # items in use on the area's checklist
+    items_done: int
+    items_excused: int
+    responsible: list[str]  # the area's cleaners (Area.cleaner_ids), by display name
 
     @property
     def week(self) -> str:
@@ -37,23 +43,17 @@ class AreaDayRow:
         return f"{year}-W{week:02d}"
 
 
-def _round_by_day(school: SchoolSnapshot) -> dict[tuple[str, date], dict[str, Any]]:
-    """The completed round of each (area, day), the latest if several."""
-    found: dict[tuple[str, date], dict[str, Any]] = {}
-    for fields in school.live("disinfection_rounds").values():
-        if fields.get("completed_at"):
-            key = (str(fields["area_id"]), school.calendar.day_of(fields["completed_at"]))
-            if key not in found or fields["completed_at"] > found[key]["completed_at"]:
-                found[key] = fields
-    return found
-
-
 def disinfection_days(
-    school: SchoolSnapshot, start: date, end: date, today: date
+    school: SchoolSnapshot,
+    start: date,
+    end: date,
+    today: date,
+    lang: str = "zh",
+    rounds: SchoolRounds | None = None,
 ) -> list[AreaDayRow]:
-    """Every active area on every day of the range: done, late, missed, or nothing due."""
-    done = round_days(school.live("disinfection_rounds").values(), school.calendar)
-    rounds = _round_by_day(school)
+    """Every active area on every day of the range: done, late, incomplete, missed, or
+    nothing due; each day's items counted against the area's checklist."""
+    rounds = rounds or SchoolRounds(school)
     rows = []
     areas = sorted(
         school.live("areas").items(), key=lambda a: (a[1].get("walk_order", 0), a[1]["name"])
@@ -64,83 +64,106 @@ def disinfection_days(
         set_up = school.calendar.day_of(school.records["areas"][area_id].created_at)
         history = area_history(
             int(area["frequency_days"]),
-            done.get(area_id, []),
+            rounds.done_days.get(area_id, []),
             start,
             end,
             today,
             school.calendar,
             since=set_up,
+            incomplete_days=rounds.incomplete_days.get(area_id, []),
         )
+        total = rounds.items_in_use(area_id)
+        responsible = school.names_of(area.get("cleaner_ids"))
         for entry in history:
-            round_ = rounds.get((area_id, entry.day), {})
+            round_id = rounds.standing.get((area_id, entry.day))
+            fields = rounds.completed[round_id] if round_id else {}
+            tally = rounds.tallies[round_id] if round_id else None
             rows.append(
                 AreaDayRow(
                     entry.day,
                     area_id,
-                    area["name"],
+                    school.label(area, lang),
                     area["kind"],
                     entry.outcome,
-                    school.name(round_.get("cleaner_id")),
-                    round_.get("completed_at", ""),
+                    school.name(fields.get("cleaner_id")),
+                    rounds.local_time(fields) if round_id else None,
+                    round_id,
+                    total,
+                    tally.items_done if tally else 0,
+                    tally.items_excused if tally else 0,
+                    responsible,
                 )
             )
     return rows
 
 
 def tally(rows: list[AreaDayRow], key: str) -> list[dict[str, Any]]:
-    """Rounds done, late and missed, per `key` (area, kind, cleaner or day)."""
+    """Rounds done, late, incomplete and missed, per `key` (area, kind, cleaner or day)."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for row in rows:
         if row.outcome not in COUNTED:
             continue
         group = str(getattr(row, key))
         if key == "cleaner" and row.outcome == "missed":
-            continue  # a missed round has nobody to count it against
+            continue  # a missed round has nobody who did it (`responsible` names the cleaners)
         counts[group][row.outcome] += 1
     return [{key: group, **{o: counts[group][o] for o in COUNTED}} for group in sorted(counts)]
 
 
-def compliance_series(school: SchoolSnapshot, days: int, today: date) -> list[dict[str, Any]]:
-    """Per day of the last `days`: share of required rounds that were done (on time or late)."""
-    start = today - timedelta(days=days - 1)
-    by_day = {
-        entry["day"]: entry
-        for entry in tally(disinfection_days(school, start, today, today), "day")
-    }
+def compliance_series(
+    school: SchoolSnapshot, days: int, today: date, end: date | None = None
+) -> list[dict[str, Any]]:
+    """Per day of the `days` up to `end` (today if not given): the share of the rounds due
+    that were done, on time or late. An area still to do today counts as due and not yet
+    done, so a morning with 3 of 34 areas done reads 3/34, not 3/3."""
+    end = end or today
+    start = end - timedelta(days=days - 1)
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for row in disinfection_days(school, start, end, today):
+        counts[row.day][row.outcome] += 1
     series = []
     for offset in range(days):
         day = start + timedelta(days=offset)
-        counts = by_day.get(str(day), {"done": 0, "late": 0, "missed": 0})
-        required = counts["done"] + counts["late"] + counts["missed"]
-        rate = (counts["done"] + counts["late"]) / required if required else None
-        series.append({"day": str(day), **{o: counts[o] for o in COUNTED}, "rate": rate})
+        of_day = counts[day]
+        due = sum(of_day[o] for o in (*COUNTED, "pending"))
+        rate = (of_day["done"] + of_day["late"]) / due if due else None
+        outcomes = {o: of_day[o] for o in (*COUNTED, "pending")}
+        series.append({"day": str(day), **outcomes, "due": due, "rate": rate})
     return series
 
 
-def areas_today(school: SchoolSnapshot, today: date) -> list[dict[str, Any]]:
-    """The same states a cleaner's phone shows for today, for every active area."""
-    done = round_days(school.live("disinfection_rounds").values(), school.calendar)
+def areas_today(school: SchoolSnapshot, today: date, lang: str = "zh") -> list[dict[str, Any]]:
+    """The same states a cleaner's phone shows for today, for every active area, with who
+    is responsible for it, and whether a round today was completed with items left."""
+    rounds = SchoolRounds(school)
     result = []
     for area_id, area in school.live("areas").items():
         if area.get("active", True):
             state = area_today(
-                area_id, int(area["frequency_days"]), done.get(area_id, []), today, school.calendar
+                area_id,
+                int(area["frequency_days"]),
+                rounds.done_days.get(area_id, []),
+                today,
+                school.calendar,
             )
             result.append(
                 {
                     "area_id": area_id,
-                    "area": area["name"],
+                    "area": school.label(area, lang),
                     "kind": area["kind"],
                     "status": state.status,
                     "due_on": str(state.due_on) if state.due_on else None,
                     "overdue_days": state.overdue_days,
+                    "incomplete": state.status != "done"
+                    and today in rounds.incomplete_days.get(area_id, []),
+                    "responsible": school.names_of(area.get("cleaner_ids")),
                 }
             )
     return result
 
 
 def follow_up_coverage(
-    school: SchoolSnapshot, start: date, end: date, today: date
+    school: SchoolSnapshot, start: date, end: date, today: date, lang: str = "zh"
 ) -> list[dict[str, Any]]:
     """Per class: sick cases, follow-ups needed, done and missed, temperature checks."""
     visits = school.visit_days()
@@ -168,7 +191,7 @@ def follow_up_coverage(
         rows.append(
             {
                 "class_id": class_id,
-                "class": school_class["name"],
+                "class": school.label(school_class, lang),
                 "teacher": "、".join(school.name(t) for t in school_class.get("teacher_ids", [])),
                 "cases": len(cases),
                 "open_cases": sum(1 for _, c in cases if c.get("status") == "open"),

@@ -12,12 +12,21 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 
-from shared.i18n import t
+from shared.i18n import CATALOGUE, t
 
 Column = tuple[str, str]  # (row key, catalogue key of the header)
 
+# Headers whose column holds instants: they are written in the school's time zone, and the
+# header names the zone, so that a spreadsheet never shows a bare UTC time as local.
+ZONED = frozenset({"report.time"})
+TIME_FORMAT = "%Y-%m-%d %H:%M"
 
-def _cell(row: dict[str, Any], key: str, lang: str) -> Any:
+
+def _header(key: str, lang: str, timezone: tzinfo) -> str:
+    return f"{t(key, lang)} ({timezone})" if key in ZONED else t(key, lang)
+
+
+def _cell(row: dict[str, Any], key: str, lang: str, timezone: tzinfo) -> Any:
     value = row.get(key, "")
     if key == "outcome":
         return t(f"outcome.{value}", lang)
@@ -27,31 +36,63 @@ def _cell(row: dict[str, Any], key: str, lang: str) -> Any:
         return t(f"risk.{value}", lang)
     if key == "follow_up":  # a catalogue key: how the student was followed, or "missed"
         return t(str(value), lang)
+    if key == "flag":  # what a flag is about: a dose or a reading
+        return t(f"report.flag.{value}", lang)
+    if key == "unit":
+        return unit_text(str(value), lang)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone).strftime(TIME_FORMAT)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, list):  # people's names
+        return ("、" if lang == "zh" else ", ").join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return "" if value is None else value
 
 
-def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], lang: str) -> bytes:
+def unit_text(unit: str, lang: str) -> str:
+    """A unit as people write it: "mg/L", "%", or the reading's own unit ("°C")."""
+    key = f"report.unit.{unit}"
+    return t(key, lang) if key in CATALOGUE["en"] else unit
+
+
+def flag_value(flag: dict[str, Any], lang: str) -> str:
+    """A flagged value with its unit, as the bottle or the meter shows it: "250 mg/L"."""
+    return f"{flag['value']:g} {unit_text(str(flag['unit']), lang)}".strip()
+
+
+def flag_summary(flag: dict[str, Any], lang: str) -> str:
+    """One flag in a cell: the item, what was recorded, and what was asked."""
+    return t("report.flag_summary", lang).format(
+        item=flag["item"], value=flag_value(flag, lang), expected=flag["expected"]
+    )
+
+
+def to_csv(
+    rows: Iterable[dict[str, Any]], columns: Sequence[Column], lang: str, timezone: tzinfo
+) -> bytes:
     """UTF-8 with a BOM, so that Excel on a Chinese Windows opens it right."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([t(header, lang) for _, header in columns])
+    writer.writerow([_header(header, lang, timezone) for _, header in columns])
     for row in rows:
-        writer.writerow([_cell(row, key, lang) for key, _ in columns])
+        writer.writerow([_cell(row, key, lang, timezone) for key, _ in columns])
     return out.getvalue().encode("utf-8-sig")
 
 
 def to_xlsx(
-    sheets: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]], lang: str
+    sheets: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]],
+    lang: str,
+    timezone: tzinfo,
 ) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, rows, columns in sheets:
         sheet = workbook.create_sheet(title[:31])
-        sheet.append([t(header, lang) for _, header in columns])
+        sheet.append([_header(header, lang, timezone) for _, header in columns])
         for row in rows:
-            sheet.append([_cell(row, key, lang) for key, _ in columns])
+            sheet.append([_cell(row, key, lang, timezone) for key, _ in columns])
         for index, _ in enumerate(columns, start=1):
             sheet.column_dimensions[sheet.cell(1, index).column_letter].width = 18
     out = io.BytesIO()
@@ -117,17 +158,17 @@ def daily_record_pdf(
         with pdf.table(first_row_as_headings=True, line_height=5, headings_style=headings) as table:
             header = table.row()
             for _, key in columns:
-                header.cell(t(key, lang))
+                header.cell(_header(key, lang, timezone))
             for row in rows:
                 cells = table.row()
                 for key, _ in columns:
-                    cells.cell(str(_cell(row, key, lang)))
+                    cells.cell(str(_cell(row, key, lang, timezone)))
     _chart(pdf, compliance, lang)
     return bytes(pdf.output())
 
 
 def _chart(pdf: FPDF, series: Sequence[dict[str, Any]], lang: str) -> None:
-    """Bars of the daily compliance rate (grey where nothing was due)."""
+    """Bars of the daily compliance rate, done against due (grey where nothing was due)."""
     if pdf.get_y() > 200:
         pdf.add_page()
     pdf.ln(4)
@@ -151,5 +192,14 @@ def _chart(pdf: FPDF, series: Sequence[dict[str, Any]], lang: str) -> None:
     pdf.set_font("noto", size=7)
     pdf.set_xy(left, top + height + 1)
     if series:
-        pdf.cell(0, 4, f"{series[0]['day']} … {series[-1]['day']}  (0–100%)")
-    pdf.set_y(top + height + 8)
+        last = series[-1]
+        pdf.cell(
+            0,
+            4,
+            f"{series[0]['day']} … {last['day']}  (0–100%)    "
+            f"{last['day']}: {last['done'] + last['late']}/{last['due']}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.multi_cell(0, 4, t("report.compliance_note", lang))
+    pdf.set_y(pdf.get_y() + 2)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -39,6 +40,17 @@ class SchoolSnapshot:
 
     def name(self, user_id: Any) -> str:
         return self.names.get(str(user_id), "") if user_id else ""
+
+    def names_of(self, user_ids: Any) -> list[str]:
+        """Display names of the people listed (an area's responsible cleaners), known ones."""
+        if not isinstance(user_ids, list):
+            return []
+        return [n for n in (self.name(u) for u in user_ids) if n]
+
+    def label(self, fields: Mapping[str, Any], lang: str) -> str:
+        """A record's name in `lang`: its English name where it has one, else the Chinese."""
+        english = fields.get("name_en") if lang == "en" else None
+        return str(english or fields.get("name") or "")
 
     def by(self, key: str, collection: str, value: str) -> list[tuple[str, dict[str, Any]]]:
         """Live records of `collection` whose field `key` equals `value`."""

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from server.deps import LeadUser, SessionDep, SettingsDep
 from server.errors import ApiError
 from server.reports import compute, export
+from server.reports import daily_record as record_sections
+from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot, load
-from shared.schedule import checks_done, class_needs_checks
 from shared.schemas.wire import ErrorBody
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -24,10 +25,31 @@ DAY_COLUMNS = [
     ("area", "report.area"),
     ("kind", "report.kind"),
     ("outcome", "report.outcome"),
+    ("responsible", "report.responsible"),
+    ("cleaner", "report.by"),
+    ("completed_at", "report.time"),
+    ("items_done", "report.items_done"),
+    ("items_excused", "report.items_excused"),
+    ("items_total", "report.items_total"),
+    ("flags", "report.flags"),
+]
+FLAG_COLUMNS = [
+    ("day", "report.date"),
+    ("area", "report.area"),
+    ("item", "report.item"),
+    ("flag", "report.flag"),
+    ("value", "report.value"),
+    ("unit", "report.unit"),
+    ("expected", "report.expected"),
     ("cleaner", "report.by"),
     ("completed_at", "report.time"),
 ]
-TALLY = [("done", "report.done"), ("late", "report.late"), ("missed", "report.missed")]
+TALLY = [
+    ("done", "report.done"),
+    ("late", "report.late"),
+    ("incomplete", "report.incomplete"),
+    ("missed", "report.missed"),
+]
 FOLLOW_UP_COLUMNS = [
     ("class", "report.class"),
     ("teacher", "report.teacher"),
@@ -38,15 +60,22 @@ FOLLOW_UP_COLUMNS = [
     ("checks_needed", "report.checks_needed"),
     ("checks_done", "report.checks_done"),
 ]
-COUNSELING_COLUMNS = [
-    ("risk_level", "report.risk"),
-    ("open_cases", "report.open_cases"),
-    ("overdue", "report.overdue"),
-]
+COUNSELING_COLUMNS = record_sections.COUNSELING_COLUMNS
+
+
+# The days a report may name: the counting walks day by day, with weeks of margin before and
+# after, and a date near year 1 or 9999 would run off the calendar (a 500, not a report).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _within(name: str, day: date | None) -> date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiError(422, "invalid_value", f"{name}: a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def _today(school: SchoolSnapshot, as_of: date | None) -> date:
-    return as_of or school.calendar.today(datetime.now(UTC))
+    return _within("as_of", as_of) or school.calendar.today(datetime.now(UTC))
 
 
 @dataclass
@@ -78,7 +107,8 @@ def _span(
     start: date | None = None,
     end: date | None = None,
 ) -> Span:
-    start, end = start or reading.today, end or reading.today
+    start = _within("start", start) or reading.today
+    end = _within("end", end) or reading.today
     if end < start:
         raise ApiError(422, "invalid_value", "end: must not be before start")
     if (end - start).days >= MAX_RANGE_DAYS:
@@ -91,13 +121,22 @@ SpanDep = Annotated[Span, Depends(_span)]
 Sheet = tuple[str, list[dict[str, Any]], list[tuple[str, str]]]
 
 
-def _reply(format: Format, lang: Lang, name: str, sheets: list[Sheet], body: dict[str, Any]) -> Any:
-    """The report as asked: its JSON body, its first sheet as CSV, or every sheet as XLSX."""
+def _reply(
+    school: SchoolSnapshot,
+    format: Format,
+    lang: Lang,
+    name: str,
+    sheets: list[Sheet],
+    body: dict[str, Any],
+) -> Any:
+    """The report as asked: its JSON body, its first sheet as CSV, or every sheet as XLSX
+    (times in the school's time zone, which the files name)."""
+    zone = school.calendar.timezone
     if format == "csv":
         _title, rows, columns = sheets[0]
-        return _file(export.to_csv(rows, columns, lang), "text/csv", f"{name}.csv")
+        return _file(export.to_csv(rows, columns, lang, zone), "text/csv", f"{name}.csv")
     if format == "xlsx":
-        return _file(export.to_xlsx(sheets, lang), XLSX, f"{name}.xlsx")
+        return _file(export.to_xlsx(sheets, lang, zone), XLSX, f"{name}.xlsx")
     return body
 
 
@@ -114,32 +153,49 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/disinfection", responses=_errors)
 def disinfection(span: SpanDep, format: Format = "json", lang: Lang = "zh") -> Any:
-    """Rounds done, late and missed per day, area, area kind and cleaner."""
+    """Rounds done, late, incomplete and missed per day, area, area kind and cleaner, each
+    day's items against the checklist, who is responsible, and flagged doses and readings."""
     school, today, start, end = span.reading.school, span.reading.today, span.start, span.end
-    rows = compute.disinfection_days(school, start, end, today)
-    days = [vars(row) for row in rows]
+    rounds = SchoolRounds(school)
+    rows = compute.disinfection_days(school, start, end, today, lang, rounds)
+    flags = rounds.flags(start, end, lang)
+    days = [dict(vars(row)) for row in rows]
     tallies = {by: compute.tally(rows, by) for by in ("area", "kind", "cleaner", "day", "week")}
     sheets: list[Sheet] = [
-        ("days", days, DAY_COLUMNS),
+        ("days", _with_flags(days, flags, lang), DAY_COLUMNS),
         ("areas", tallies["area"], [("area", "report.area"), *TALLY]),
         ("kinds", tallies["kind"], [("kind", "report.kind"), *TALLY]),
         ("cleaners", tallies["cleaner"], [("cleaner", "report.cleaner"), *TALLY]),
         ("per day", tallies["day"], [("day", "report.date"), *TALLY]),
         ("per week", tallies["week"], [("week", "report.week"), *TALLY]),
+        ("flags", [{**f, "flag": f["kind"]} for f in flags], FLAG_COLUMNS),
     ]
-    body = {"start": start, "end": end, "as_of": today, "days": days}
+    body = {"start": start, "end": end, "as_of": today, "days": days, "flags": flags}
     body.update({f"by_{by}": rows_by for by, rows_by in tallies.items()})
-    return _reply(format, lang, f"disinfection-{start}-{end}", sheets, body)
+    return _reply(school, format, lang, f"disinfection-{start}-{end}", sheets, body)
+
+
+def _with_flags(
+    days: list[dict[str, Any]], flags: list[dict[str, Any]], lang: str
+) -> list[dict[str, Any]]:
+    """Day rows for a file, each with its flags in one cell (a CSV holds one table)."""
+    by_day: dict[tuple[str, date], list[str]] = {}
+    for flag in flags:
+        by_day.setdefault((flag["area_id"], flag["day"]), []).append(
+            export.flag_summary(flag, lang)
+        )
+    return [{**d, "flags": "; ".join(by_day.get((d["area_id"], d["day"]), []))} for d in days]
 
 
 @router.get("/follow-ups", responses=_errors)
 def follow_ups(span: SpanDep, format: Format = "json", lang: Lang = "zh") -> Any:
     """Sick-student follow-up coverage and temperature checks, per class and teacher."""
     today, start, end = span.reading.today, span.start, span.end
-    rows = compute.follow_up_coverage(span.reading.school, start, end, today)
+    school = span.reading.school
+    rows = compute.follow_up_coverage(school, start, end, today, lang)
     body = {"start": start, "end": end, "as_of": today, "classes": rows}
     sheets: list[Sheet] = [("classes", rows, FOLLOW_UP_COLUMNS)]
-    return _reply(format, lang, f"follow-ups-{start}-{end}", sheets, body)
+    return _reply(school, format, lang, f"follow-ups-{start}-{end}", sheets, body)
 
 
 @router.get("/counseling", responses=_errors)
@@ -148,17 +204,18 @@ def counseling(reading: ReadingDep, format: Format = "json", lang: Lang = "zh") 
     rows = compute.counseling_counts(reading.school, reading.today)
     body = {"as_of": reading.today, "risk_levels": rows}
     sheets: list[Sheet] = [("counseling", rows, COUNSELING_COLUMNS)]
-    return _reply(format, lang, f"counseling-{reading.today}", sheets, body)
+    return _reply(reading.school, format, lang, f"counseling-{reading.today}", sheets, body)
 
 
 @router.get("/today", responses=_errors)
-def today_dashboard(reading: ReadingDep) -> dict[str, Any]:
-    """The lead's dashboard: areas as the cleaners' phones see them, sick cases, counseling."""
+def today_dashboard(reading: ReadingDep, lang: Lang = "zh") -> dict[str, Any]:
+    """The lead's dashboard: areas as the cleaners' phones see them (with who is responsible
+    for each), sick cases, counseling."""
     school, today = reading.school, reading.today
     return {
         "day": today,
-        "areas": compute.areas_today(school, today),
-        "classes": compute.follow_up_coverage(school, today, today, today),
+        "areas": compute.areas_today(school, today, lang),
+        "classes": compute.follow_up_coverage(school, today, today, today, lang),
         "counseling": compute.counseling_counts(school, today),
     }
 
@@ -183,138 +240,12 @@ def daily_record(
     """The printable daily record (防控记录) with who did each item."""
     school = load(session, settings)
     today = _today(school, None)
-    day = day or today
+    day = _within("day", day) or today
     if day > today:
         raise ApiError(422, "invalid_value", "day: the record of a day that has not come yet")
-    sections = [
-        (
-            "report.disinfection",
-            _disinfection_rows(school, day, today),
-            [
-                ("area", "report.area"),
-                ("kind", "report.kind"),
-                ("outcome", "report.outcome"),
-                ("by", "report.by"),
-                ("time", "report.time"),
-                ("items", "report.items"),
-            ],
-        ),
-        (
-            "report.sick_students",
-            _sick_rows(school, day),
-            [
-                ("class", "report.class"),
-                ("student", "report.student"),
-                ("follow_up", "report.follow_up"),
-                ("temperature", "report.temperature"),
-                ("by", "report.by"),
-            ],
-        ),
-        (
-            "report.temperature_checks",
-            _check_rows(school, day),
-            [
-                ("class", "report.class"),
-                ("checks_needed", "report.checks_needed"),
-                ("checks_done", "report.checks_done"),
-            ],
-        ),
-        ("report.counseling", compute.counseling_counts(school, day), COUNSELING_COLUMNS),
-    ]
-    series = compute.compliance_series(school, 30, day)
+    sections = record_sections.sections(school, day, today, lang)
+    series = compute.compliance_series(school, 30, today, end=day)
     pdf = export.daily_record_pdf(
         day, lang, sections, series, lead.user.display_name, school.calendar.timezone
     )
     return _file(pdf, "application/pdf", f"daily-record-{day}-{lang}.pdf")
-
-
-def _disinfection_rows(school: SchoolSnapshot, day: date, today: date) -> list[dict[str, Any]]:
-    rounds = school.records.get("disinfection_rounds", {})
-    rows = []
-    for row in compute.disinfection_days(school, day, day, today):
-        if row.outcome == "not_due":
-            continue
-        record = next(
-            (
-                r
-                for r in rounds.values()
-                if str(r.fields.get("area_id")) == row.area_id
-                and r.fields.get("completed_at")
-                and school.calendar.day_of(r.fields["completed_at"]) == day
-            ),
-            None,
-        )
-        people, items = "", ""
-        time = ""
-        if record is not None:
-            ticked = {k: v for k, v in record.fields.get("items", {}).items() if v.get("done")}
-            authors = {
-                school.name(meta.get("by"))
-                for key, meta in record.field_meta.items()
-                if key.startswith("items.") and key[6:] in ticked
-            }
-            authors.add(school.name(record.fields.get("cleaner_id")))
-            people = "、".join(sorted(a for a in authors if a))
-            items = f"{len(ticked)}/{len(record.fields.get('items', {}))}"
-            completed = datetime.fromisoformat(record.fields["completed_at"])
-            time = completed.astimezone(school.calendar.timezone).strftime("%H:%M")
-        rows.append(
-            {
-                "area": row.area,
-                "kind": row.kind,
-                "outcome": row.outcome,
-                "by": people,
-                "time": time,
-                "items": items,
-            }
-        )
-    return rows
-
-
-def _sick_rows(school: SchoolSnapshot, day: date) -> list[dict[str, Any]]:
-    classes = school.live("classes")
-    students = school.live("students")
-    follow_ups = school.records.get("follow_ups", {})
-    rows = []
-    for case_id, case in school.live("sick_cases").items():
-        if not class_needs_checks([case], day):
-            continue
-        visit = next(
-            (
-                r
-                for r in follow_ups.values()
-                if str(r.fields.get("case_id")) == case_id
-                and r.fields.get("visit_date") == str(day)
-            ),
-            None,
-        )
-        temperature = visit.fields.get("temperature_c") if visit else None
-        rows.append(
-            {
-                "class": classes.get(str(case["class_id"]), {}).get("name", ""),
-                "student": students.get(str(case["student_id"]), {}).get("name", ""),
-                "follow_up": f"method.{visit.fields['method']}" if visit else "outcome.missed",
-                "temperature": f"{temperature:.1f}" if temperature is not None else "",
-                "by": school.name(visit.created_by) if visit else "",
-            }
-        )
-    return sorted(rows, key=lambda r: (r["class"], r["student"]))
-
-
-def _check_rows(school: SchoolSnapshot, day: date) -> list[dict[str, Any]]:
-    rows = []
-    for class_id, school_class in sorted(
-        school.live("classes").items(), key=lambda c: c[1]["name"]
-    ):
-        cases = [c for _, c in school.by("class_id", "sick_cases", class_id)]
-        if not class_needs_checks(cases, day):
-            continue
-        checks = [c for _, c in school.by("class_id", "temperature_checks", class_id)]
-        rows.append(
-            {
-                "class": school_class["name"],
-                "checks_needed": school.calendar.checks_per_day,
-                "checks_done": checks_done(checks, day, school.calendar),
-            }
-        )
-    return rows

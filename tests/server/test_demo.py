@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from bench.loopback import child_env, descendants, stop_group
-from server import demo, demo_school, records
+from server import demo, demo_history, demo_school, records
 from server.models import User
 from shared.hlc import Clock
 from shared.schemas.vocabulary import AreaKind, Role
@@ -132,6 +133,14 @@ def test_seed_people_classes_students_and_areas(seeded: tuple[Session, list[User
         assert template is not None, area.fields["name"]
         assert not template.deleted
         assert area.fields["active"] is True
+    # Every area has its responsible cleaners, and every cleaner some areas.
+    cleaners = {str(u.id) for u in users.values() if u.role == Role.CLEANER}
+    assigned = [set(a.fields["cleaner_ids"]) for a in areas]
+    assert all(ids and ids <= cleaners for ids in assigned)
+    assert set().union(*assigned) == cleaners
+    cold = next(t for t in templates.values() if t.fields["name"] == "冷链食品入库消毒")
+    readings = [i["reading"] for i in cold.fields["items"].values() if i.get("reading")]
+    assert readings == [{"unit": "°C", "low": -25, "high": -18}]
     walk = [a.fields["walk_order"] for a in areas]
     assert len(set(walk)) == len(walk)
     # Each kind of area uses the checklist made for that kind.
@@ -188,6 +197,39 @@ def test_demo_logins_work_and_lead_sees_the_school(
     assert "保洁员" in lines[2]
     assert "班主任" in lines[5]
     assert "心理老师" in lines[9]
+
+
+def test_demo_history_shows_in_the_reports(
+    seeded: tuple[Session, list[User]], client: TestClient
+) -> None:
+    """The days before seeding: an excused item, an incomplete round, a missed day (so an
+    overdue area with its cleaner named), a weak dose and a warm cold room."""
+    headers = auth(login(client, "lead", demo.DEMO_PASSWORD)["token"])
+    today = client.get("/api/v1/reports/today", headers=headers).json()
+    first = min(
+        demo_history.set_up_day(date.fromisoformat(today["day"])),
+        date.fromisoformat(today["day"]),
+    )
+    body = client.get(
+        "/api/v1/reports/disinfection", headers=headers, params={"start": str(first)}
+    ).json()
+    outcomes = Counter(row["outcome"] for row in body["days"])
+    assert outcomes["incomplete"] == 1 and outcomes["missed"] >= 1, outcomes
+    assert outcomes["done"] > 50, outcomes
+    assert sum(row["items_excused"] for row in body["days"]) == 1
+    incomplete = next(row for row in body["days"] if row["outcome"] == "incomplete")
+    assert (incomplete["items_total"] - incomplete["items_done"]) == 3
+    assert incomplete["responsible"] == ["张建军"]
+    flags = {(f["kind"], f["area"], f["value"]) for f in body["flags"]}
+    assert flags == {
+        ("dose", "教学楼一层 卫生间", 500),
+        ("reading", "食堂 冷库及冷链食品收货区", -12),
+    }
+    # Missed yesterday, or left incomplete: overdue today, and whose it is.
+    overdue = {a["area"]: a["responsible"] for a in today["areas"] if a["status"] == "overdue"}
+    assert overdue == {"教学楼三层 卫生间": ["王秀兰"], "男生宿舍楼 二层": ["张建军"]}
+    first_area = next(a for a in today["areas"] if a["area"] == demo_school.AREAS[0].name)
+    assert first_area["status"] == "due"  # no history: the end-to-end tests start from it
 
 
 def test_is_empty_counts_people(app: FastAPI) -> None:
