@@ -6,6 +6,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from client.checklists import checklist_items, checklist_lines, edited_items
 from client.due_lists import cleaner_today
 from client.school_office import SchoolOffice
@@ -13,8 +15,21 @@ from client.state_core import MissingInput, StateCore, action
 from shared.hlc import parse as parse_hlc
 from shared.schemas.collections import (
     SCHOOL_SETTINGS_ID,
+    InvalidValue,
+    first_error,
+    problems_of,
 )
 from shared.schemas.vocabulary import Role
+from shared.schemas.wire import UserCreate, UserUpdate
+
+
+def _staff_checked(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """Checked here as the server will, so a refusal names the field in the user's words
+    (the server's own reason is English); `staff` labels the fields (`field.staff.*`)."""
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidValue(first_error(exc), "staff", problems_of(exc)) from exc
 
 
 class LeadState(StateCore):
@@ -149,13 +164,21 @@ class LeadState(StateCore):
 
     @action
     def add_person(self, username: str, display_name: str, role: str, password: str) -> None:
+        person = {
+            "username": username.strip(),
+            "display_name": display_name.strip(),
+            "role": role,
+            "password": password,
+        }
+        _staff_checked(UserCreate, person)
         office = self._office()
-        office.add_person(username.strip(), display_name.strip(), role, password)
+        office.add_person(**person)
         self._keep_staff(office.staff())
 
     @action
     def update_person(self, user_id: str, **changes: Any) -> None:
         """Deactivate or reactivate someone, or set a new password for them."""
+        _staff_checked(UserUpdate, changes)
         office = self._office()
         office.update_person(user_id, **changes)
         self._keep_staff(office.staff())

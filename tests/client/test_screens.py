@@ -314,7 +314,7 @@ def test_an_impossible_concentration_is_refused(phones: Phones, school: School) 
     type_into(tree, "concentration-floor", "lots")
     check(tree, "item-floor", True)
     assert state.error is not None and state.error.code == "invalid_value"
-    assert "concentration" in state.error.message
+    assert state.error.message == "Please check: Concentration must be a number."
     assert state.records_of("disinfection_rounds") == []
 
 
