@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from client.checklists import checklist_items, checklist_lines, edited_items
+from client.conflict_view import ConflictWords
 from client.due_lists import cleaner_today
 from client.school_office import SchoolOffice
 from client.state_core import MissingInput, StateCore, action
@@ -68,21 +69,42 @@ class LeadState(StateCore):
         }
 
     def conflicts(self) -> list[dict[str, Any]]:
-        """Conflicts waiting to be settled, both values side by side, each with who wrote it
-        and when (in the school's time zone)."""
+        """Conflicts waiting to be settled, said as the lead reads them (`ConflictWords`):
+        the record's name, the field's label, and each side's value in words with who wrote
+        it, on which device and when (in the school's time zone); the winner is in use."""
+        words = self._conflict_words()
         found = []
         for rid, f in sorted(self._records("conflicts").items()):
             if f.get("settled_by"):
                 continue
+            collection, record_id, field = f["collection"], str(f["record_id"]), f["field"]
             sides = {}
             for side in ("winner", "loser"):
                 value = dict(f[side])
                 when = datetime.fromtimestamp(parse_hlc(value["hlc"]).millis / 1000, UTC)
                 value["when"] = self.clock_time(when.isoformat())
                 value["who"] = self.person_name(str(value.get("author"))) or str(value["device"])
+                value["device"] = str(value.get("device") or "")
+                value["shown"] = words.value(field, value.get("value"))
+                value["in_use"] = side == "winner"
                 sides[side] = value
-            found.append({"conflict_id": rid, **f, **sides})
+            found.append(
+                {
+                    "conflict_id": rid,
+                    **f,
+                    **sides,
+                    "record_name": words.record_name(collection, record_id),
+                    "field_label": words.field_name(collection, record_id, field),
+                }
+            )
         return found
+
+    def _conflict_words(self) -> ConflictWords:
+        def record(collection: str, record_id: str) -> dict[str, Any] | None:
+            found = self._store().get(collection, record_id)
+            return dict(found.fields) if found is not None else None
+
+        return ConflictWords(self.lang, record, self.name_of, self.person_name, self.clock_time)
 
     @action
     def settle(self, conflict_id: str, keep: str) -> None:
