@@ -364,6 +364,8 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "field.part.at": "时间",
         "field.part.note": "备注",
         "field.part.skipped": "未做原因",
+        "ui.show_password": "显示密码",
+        "ui.hide_password": "隐藏密码",
     },
     "en": {
         "kind.classroom": "Classroom",
@@ -721,6 +723,8 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "field.part.at": "Time",
         "field.part.note": "Note",
         "field.part.skipped": "Reason not done",
+        "ui.show_password": "Show password",
+        "ui.hide_password": "Hide password",
     },
 }
 
