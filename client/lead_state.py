@@ -6,14 +6,34 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from client.checklists import checklist_items, checklist_lines, edited_items
+from client.conflict_view import ConflictWords
 from client.due_lists import calendar_of, cleaner_today
 from client.school_office import SchoolOffice
 from client.state_core import MissingInput, StateCore, action
 from shared.hlc import parse as parse_hlc
-from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID, validate_field
+from shared.schemas.collections import (
+    COLLECTIONS,
+    SCHOOL_SETTINGS_ID,
+    InvalidValue,
+    first_error,
+    problems_of,
+    validate_field,
+)
 from shared.schemas.vocabulary import Role
+from shared.schemas.wire import UserCreate, UserUpdate
 from shared.summaries import completion, counseling_by_risk, open_cases_by_day
+
+
+def _staff_checked(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """Checked here as the server will, so a refusal names the field in the user's words
+    (the server's own reason is English); `staff` labels the fields (`field.staff.*`)."""
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidValue(first_error(exc), "staff", problems_of(exc)) from exc
 
 
 class LeadState(StateCore):
@@ -98,21 +118,42 @@ class LeadState(StateCore):
         }
 
     def conflicts(self) -> list[dict[str, Any]]:
-        """Conflicts waiting to be settled, both values side by side, each with who wrote it
-        and when (in the school's time zone)."""
+        """Conflicts waiting to be settled, said as the lead reads them (`ConflictWords`):
+        the record's name, the field's label, and each side's value in words with who wrote
+        it, on which device and when (in the school's time zone); the winner is in use."""
+        words = self._conflict_words()
         found = []
         for rid, f in sorted(self._records("conflicts").items()):
             if f.get("settled_by"):
                 continue
+            collection, record_id, field = f["collection"], str(f["record_id"]), f["field"]
             sides = {}
             for side in ("winner", "loser"):
                 value = dict(f[side])
                 when = datetime.fromtimestamp(parse_hlc(value["hlc"]).millis / 1000, UTC)
                 value["when"] = self.clock_time(when.isoformat())
                 value["who"] = self.person_name(str(value.get("author"))) or str(value["device"])
+                value["device"] = str(value.get("device") or "")
+                value["shown"] = words.value(field, value.get("value"))
+                value["in_use"] = side == "winner"
                 sides[side] = value
-            found.append({"conflict_id": rid, **f, **sides})
+            found.append(
+                {
+                    "conflict_id": rid,
+                    **f,
+                    **sides,
+                    "record_name": words.record_name(collection, record_id),
+                    "field_label": words.field_name(collection, record_id, field),
+                }
+            )
         return found
+
+    def _conflict_words(self) -> ConflictWords:
+        def record(collection: str, record_id: str) -> dict[str, Any] | None:
+            found = self._store().get(collection, record_id)
+            return dict(found.fields) if found is not None else None
+
+        return ConflictWords(self.lang, record, self.name_of, self.person_name, self.clock_time)
 
     @action
     def settle(self, conflict_id: str, keep: str) -> None:
@@ -185,13 +226,21 @@ class LeadState(StateCore):
 
     @action
     def add_person(self, username: str, display_name: str, role: str, password: str) -> None:
+        person = {
+            "username": username.strip(),
+            "display_name": display_name.strip(),
+            "role": role,
+            "password": password,
+        }
+        _staff_checked(UserCreate, person)
         office = self._office()
-        office.add_person(username.strip(), display_name.strip(), role, password)
+        office.add_person(**person)
         self._keep_staff(office.staff())
 
     @action
     def update_person(self, user_id: str, **changes: Any) -> None:
         """Deactivate or reactivate someone, or set a new password for them."""
+        _staff_checked(UserUpdate, changes)
         office = self._office()
         office.update_person(user_id, **changes)
         self._keep_staff(office.staff())

@@ -22,7 +22,12 @@ from client.httpx_transport import HttpxTransport
 
 
 def prepare_assets(folder: Path) -> Path:
-    """The web client's assets: Noto Sans SC (OFL) from its PyPI package, so Chinese renders."""
+    """The web client's assets: Noto Sans SC (OFL) from its PyPI package, so Chinese renders.
+
+    Returned absolute: Flet resolves a relative assets folder against the folder of the
+    running script (`.venv/bin/` for `carerounds-client`), not the working directory, and
+    silently serves no assets at all when nothing is there (every Chinese glyph a box)."""
+    folder = folder.resolve()
     target = folder / FONT_FILE
     if not target.exists():
         source = (
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         help=f"seconds between background syncs (default {AUTO_SYNC_SECONDS:g}; tests use less)",
     )
     args = parser.parse_args(argv)
-    folder = args.data_dir or data_dir()
+    folder = (args.data_dir or data_dir()).resolve()  # `--data-dir ./phone` means below here
     assets = prepare_assets(folder / "assets")
     print(f"CareRounds client: http://{args.host}:{args.port}  (server {args.server})", flush=True)
     ft.run(

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from client.accounts import OldSecretNeeded, PhoneUser, PhoneUsers, Session, SignInFailed
 from client.due_lists import calendar_of
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
+from client.messages import invalid_text, rejected_text
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
 from shared.i18n import t
 from shared.schemas.collections import (
@@ -35,6 +36,8 @@ class UserError:
     key: str = ""
     params: tuple[tuple[str, Any], ...] = ()
     detail: str = ""
+    # A refused value (`InvalidValue`), said again in each language with the field's label.
+    refused: InvalidValue | UnknownField | None = None
 
     @classmethod
     def of(
@@ -49,8 +52,9 @@ class UserError:
         if text == self.key:  # not in the catalogue: the server's own words
             text = ""
         text = text.format(**dict(self.params)) if text else ""
-        message = " ".join(part for part in (text, self.detail) if part)
-        return UserError(self.code, message, self.key, self.params, self.detail)
+        detail = invalid_text(self.refused, lang) if self.refused is not None else self.detail
+        message = " ".join(part for part in (text, detail) if part)
+        return UserError(self.code, message, self.key, self.params, self.detail, self.refused)
 
 
 class MissingInput(Exception):
@@ -86,13 +90,12 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
             self.error = UserError.of(exc.code, lang)
         except SignInRequired:
             self.error = UserError.of("sign_in_again", lang)
-        except SyncError as exc:
-            self.error = UserError.of(exc.code, lang, detail=exc.message)
-        except SignInFailed as exc:
-            # The catalogue says it, except what was wrong with a value: the server says that.
+        except (SyncError, SignInFailed) as exc:
+            # Said by the catalogue: the server's own detail is English and names its fields.
+            fallback = "sync_failed" if isinstance(exc, SyncError) else "sign_in_failed"
             known = t(f"error.{exc.code}", lang) != f"error.{exc.code}"
-            detail = exc.message if not known or exc.code == "invalid_value" else ""
-            self.error = UserError.of(exc.code, lang, detail=detail)
+            said = exc.code if known and exc.code != "invalid_value" else fallback
+            self.error = UserError.of(exc.code, lang, key=f"error.{said}")
         except OldSecretNeeded:
             self.error = UserError.of("old_secret_needed", lang)
         except WrongSecret as exc:
@@ -114,7 +117,8 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
                 items=("、" if lang == "zh" else ", ").join(exc.labels),
             )
         except (InvalidValue, UnknownField) as exc:
-            self.error = UserError.of("invalid_value", lang, detail=str(exc))
+            self.error = UserError("invalid_value", "", "error.invalid_value", refused=exc)
+            self.error = self.error.in_language(lang)
         finally:
             self._changed()
         return None
@@ -234,6 +238,19 @@ class StateCore:
 
     def rejected(self) -> list[Any]:
         return self.session.store.rejected() if self.session else []
+
+    def rejected_reason(self, item: Any) -> str:
+        """Why the server refused a change, in the user's language (`client.messages`)."""
+        entry = item.entry
+        record = self._store().get(entry.collection, entry.record_id)
+        return rejected_text(
+            entry.collection,
+            entry.fields,
+            item.code,
+            item.message,
+            self.lang,
+            record.fields if record is not None else None,
+        )
 
     @action
     def discard_rejected(self, change_id: str) -> None:

@@ -115,8 +115,15 @@ def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) 
     rows: list[ft.Control] = [
         ft.Row(
             [
-                ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda _e: back(), key="back"),
-                heading(now["student"] if now else state.text("ui.caseload")),
+                ft.IconButton(
+                    ft.Icons.ARROW_BACK,
+                    tooltip=state.text("ui.back"),
+                    on_click=lambda _e: back(),
+                    key="back",
+                ),
+                ft.Container(  # a long name wraps beside the arrow
+                    heading(now["student"] if now else state.text("ui.caseload")), expand=True
+                ),
             ]
         ),
         ft.Text(
@@ -144,4 +151,9 @@ def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) 
                 subtitle=ft.Text(entry.get("note", "")),
             )
         )
-    return ft.Column(rows, scroll=ft.ScrollMode.AUTO, key="case-detail")
+    return ft.Column(
+        rows,
+        scroll=ft.ScrollMode.AUTO,
+        key="case-detail",
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )

@@ -145,6 +145,9 @@ def reports(state: AppState, refresh: Refresh) -> list[ft.Control]:
 
 
 def conflicts(state: AppState, refresh: Refresh) -> ft.Control:
+    """Each conflict: the record by its name, the field by its label, both values in words
+    with who wrote them, on which device and when, the one in use marked; one above the
+    other, so a phone's width holds them."""
     rows: list[ft.Control] = [heading(state.text("ui.conflicts"), "conflicts")]
     for conflict in state.conflicts():
         conflict_id = conflict["conflict_id"]
@@ -156,37 +159,52 @@ def conflicts(state: AppState, refresh: Refresh) -> ft.Control:
                 state.settle(conflict_id, side)
                 refresh()
 
+            said: list[ft.Control] = [ft.Text(value["shown"], size=16, key=f"value-{side}")]
+            if value["in_use"]:
+                said.insert(
+                    0,
+                    ft.Text(
+                        state.text("ui.in_use"),
+                        size=12,
+                        weight=ft.FontWeight.BOLD,
+                        color=ft.Colors.GREEN_800,
+                        key=f"in-use-{conflict_id}",
+                    ),
+                )
+            written = state.text("ui.written_by").format(
+                who=value["who"], device=value["device"], time=value["when"]
+            )
             sides.append(
                 ft.Container(
                     ft.Column(
                         [
-                            ft.Text(str(value.get("value")), size=16),
-                            ft.Text(f"{value['who']} · {value['when']}", size=11),
+                            *said,
+                            ft.Text(written, size=11),
                             ft.Button(
                                 content=state.text("ui.keep_this"),
                                 on_click=keep,
                                 key=f"keep-{side}-{conflict_id}",
                             ),
-                        ]
+                        ],
+                        horizontal_alignment=ft.CrossAxisAlignment.START,
                     ),
                     padding=8,
-                    border=ft.Border.all(1, ft.Colors.GREY_400),
+                    border=ft.Border.all(2 if value["in_use"] else 1, ft.Colors.GREY_400),
                     border_radius=8,
-                    expand=True,
                 )
             )
+        what = f"{state.text('collection.' + conflict['collection'])} · {conflict['record_name']}"
         rows.append(
             ft.Column(
                 [
-                    ft.Text(
-                        f"{state.text('collection.' + conflict['collection'])}"
-                        f" · {conflict['field']}"
-                    ),
-                    ft.Row(sides),
+                    ft.Text(what, weight=ft.FontWeight.BOLD, key=f"conflict-record-{conflict_id}"),
+                    ft.Text(conflict["field_label"], key=f"conflict-field-{conflict_id}"),
+                    *sides,
                 ],
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
                 key=f"conflict-{conflict_id}",
             )
         )
     if len(rows) == 1:
         rows.append(ft.Text(state.text("ui.none")))
-    return ft.Column(rows)
+    return ft.Column(rows, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

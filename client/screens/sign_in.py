@@ -12,9 +12,8 @@ from client.screens.widgets import Refresh, big_button, error_banner, field, hea
 def build(state: AppState, refresh: Refresh, default_server: str) -> ft.Control:
     server = field(state.text("ui.server"), "sign-in-server", value=default_server)
     username = field(state.text("ui.username"), "sign-in-username")
-    password = field(
-        state.text("ui.password"), "sign-in-password", password=True, can_reveal_password=True
-    )
+    password = field(state.text("ui.password"), "sign-in-password", password=True)
+    password.suffix_icon = _reveal_button(state, password)
     asks_old = state.error is not None and state.error.code == "old_secret_needed"
     old_secret = field(
         state.text("ui.old_secret"), "sign-in-old-secret", password=True, visible=asks_old
@@ -41,7 +40,31 @@ def build(state: AppState, refresh: Refresh, default_server: str) -> ft.Control:
         old_secret,
         big_button(state.text("ui.sign_in"), sign_in, "sign-in-submit"),
     ]
-    return ft.Column(controls, scroll=ft.ScrollMode.AUTO, key="sign-in")
+    # Fields and buttons span the phone's width, as on the signed-in screens.
+    return ft.Column(
+        controls,
+        scroll=ft.ScrollMode.AUTO,
+        key="sign-in",
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+
+
+def _reveal_button(state: AppState, password: ft.TextField) -> ft.IconButton:
+    """The eye that shows the password typed, named for screen readers (Flutter's own
+    reveal icon, `can_reveal_password`, has no label)."""
+    eye = ft.IconButton(
+        ft.Icons.VISIBILITY, tooltip=state.text("ui.show_password"), key="sign-in-reveal"
+    )
+
+    def toggle(_event: object) -> None:
+        hidden = not password.password
+        password.password = hidden
+        eye.icon = ft.Icons.VISIBILITY if hidden else ft.Icons.VISIBILITY_OFF
+        eye.tooltip = state.text("ui.show_password" if hidden else "ui.hide_password")
+        password.update()
+
+    eye.on_click = toggle
+    return eye
 
 
 def _known_user(state: AppState, refresh: Refresh, user: PhoneUser) -> ft.Control:
@@ -77,9 +100,11 @@ def _known_user(state: AppState, refresh: Refresh, user: PhoneUser) -> ft.Contro
                                 on_click=unlock("pin"),
                                 key=f"unlock-pin-{name}",
                             ),
-                        ]
+                        ],
+                        wrap=True,
                     ),
-                ]
+                ],
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             ),
             padding=12,
         )

@@ -6,6 +6,7 @@ from typing import Any
 import flet as ft
 
 from client.app_state import AppState
+from client.messages import field_label
 from client.screens.widgets import Refresh, folding
 
 
@@ -60,7 +61,7 @@ def _rejected(state: AppState, refresh: Refresh, item: Any) -> ft.Control:
     change_id = entry.change_id
     typed = {
         name: ft.TextField(
-            label=name,
+            label=field_label(entry.collection, name.split("."), state.lang),
             value=_shown(value),
             dense=True,
             multiline=isinstance(value, dict | list),
@@ -89,7 +90,9 @@ def _rejected(state: AppState, refresh: Refresh, item: Any) -> ft.Control:
             ft.Button(content=state.text("ui.resend"), on_click=resend, key=f"resend-{change_id}"),
         )
     return folding(
-        title=ft.Text(f"{state.text('collection.' + entry.collection)}: {item.message}"),
+        title=ft.Text(
+            f"{state.text('collection.' + entry.collection)}: {state.rejected_reason(item)}"
+        ),
         subtitle=ft.Text(state.text("ui.fix_or_discard"), size=12),
         controls=[*typed.values(), ft.Row(actions, wrap=True)],
         key=f"rejected-{change_id}",

@@ -59,7 +59,7 @@ def _case_card(
         options=_options(state, "method", METHODS),
         key=f"method-{case_id}",
     )
-    temperature = field(state.text("ui.temperature"), f"temperature-{case_id}", width=140)
+    temperature = field(state.text("ui.temperature"), f"temperature-{case_id}")
     condition = field(state.text("ui.condition"), f"condition-{case_id}")
     mood = ft.Dropdown(
         label=state.text("ui.mood"), options=_options(state, "mood", MOODS), key=f"mood-{case_id}"
@@ -96,7 +96,8 @@ def _case_card(
                     ),
                     ft.Text(str(sick["symptoms"]), size=12),
                     *_history(state, case_id),
-                    ft.Row([labelled(method), temperature], wrap=True),
+                    labelled(method),
+                    temperature,
                     condition,
                     labelled(mood),
                     note,
@@ -116,7 +117,8 @@ def _case_card(
                         ],
                         wrap=True,
                     ),
-                ]
+                ],
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,  # fields span the card
             ),
             padding=12,
         ),

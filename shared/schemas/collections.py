@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from shared.schemas.types import (
     FrequencyDays,
@@ -67,7 +68,9 @@ class Dosage(RecordSchema):
     @model_validator(mode="after")
     def _possible(self) -> "Dosage":
         if self.unit is ConcentrationUnit.PERCENT and self.concentration > 100:
-            raise ValueError("a concentration in percent is at most 100")
+            raise PydanticCustomError(
+                "percent_over_100", "a concentration in percent is at most 100"
+            )
         return self
 
 
@@ -86,7 +89,9 @@ class ReadingAsked(RecordSchema):
     @model_validator(mode="after")
     def _ordered(self) -> "ReadingAsked":
         if self.low is not None and self.high is not None and self.low > self.high:
-            raise ValueError("the lowest allowed reading is above the highest")
+            raise PydanticCustomError(
+                "low_above_high", "the lowest allowed reading is above the highest"
+            )
         return self
 
 
@@ -167,7 +172,10 @@ class SickCase(RecordSchema):
     @model_validator(mode="after")
     def _closed_when_back(self) -> "SickCase":
         if self.status is CaseStatus.CLOSED and self.returned_on is None:
-            raise ValueError("a closed case needs returned_on, the day the student was back")
+            raise PydanticCustomError(
+                "closed_needs_return_day",
+                "a closed case needs returned_on, the day the student was back",
+            )
         return self
 
 
@@ -183,7 +191,9 @@ class TemperatureCheck(RecordSchema):
     @model_validator(mode="after")
     def _fever_within_checked(self) -> "TemperatureCheck":
         if self.fever_count > self.students_checked:
-            raise ValueError("fever_count cannot exceed students_checked")
+            raise PydanticCustomError(
+                "fever_over_checked", "fever_count cannot exceed students_checked"
+            )
         return self
 
 
@@ -330,8 +340,29 @@ class UnknownField(ValueError):
     """A change names a field its collection does not have."""
 
 
+# Where a value broke its schema and how: the path of field names and map entries from
+# the record down (`items`, an item's id, `dosage`, `concentration`), pydantic's error type
+# (`greater_than`, `missing`, a custom one such as `fever_over_checked`) and its context
+# (`gt`, `max_length`). The screens say it in the user's language from these.
+Problem = tuple[tuple[str, ...], str, Mapping[str, Any]]
+
+
 class InvalidValue(ValueError):
-    """A field's value breaks its schema."""
+    """A field's value breaks its schema; `problems` say where and what (`Problem`)."""
+
+    def __init__(
+        self, message: str, collection: str = "", problems: tuple[Problem, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.collection = collection
+        self.problems = problems
+
+
+def problems_of(exc: ValidationError, at: tuple[str, ...] = ()) -> tuple[Problem, ...]:
+    return tuple(
+        ((*at, *(str(p) for p in err["loc"])), err["type"], dict(err.get("ctx") or {}))
+        for err in exc.errors()
+    )
 
 
 def split_field_key(key: str) -> tuple[str, str | None]:
@@ -388,7 +419,9 @@ def validate_field(collection: Collection, key: str, value: Any) -> Any:
     try:
         return adapter.dump_python(adapter.validate_python(value), mode="json")
     except ValidationError as exc:
-        raise InvalidValue(f"{key}: {first_error(exc)}") from exc
+        where = (name,) if entry is None else (name, entry)
+        message = f"{key}: {first_error(exc)}"
+        raise InvalidValue(message, collection.name, problems_of(exc, where)) from exc
 
 
 def validate_record(collection: Collection, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -398,7 +431,7 @@ def validate_record(collection: Collection, fields: Mapping[str, Any]) -> dict[s
     except ValidationError as exc:
         if any(err["type"] == "extra_forbidden" for err in exc.errors()):
             raise UnknownField(first_error(exc)) from exc
-        raise InvalidValue(first_error(exc)) from exc
+        raise InvalidValue(first_error(exc), collection.name, problems_of(exc)) from exc
 
 
 def first_error(exc: ValidationError) -> str:

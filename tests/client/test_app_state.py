@@ -505,7 +505,8 @@ def test_invalid_values_are_refused_and_nothing_is_queued(phones: Phones, school
     assert teacher.add_follow_up(case_id, "phone", temperature_c=50) is None
     assert teacher.error is not None and teacher.error.code == "invalid_value"
     assert teacher.error.message.startswith(t("error.invalid_value", "zh"))
-    assert "temperature_c" in teacher.error.message
+    assert "temperature_c" not in teacher.error.message
+    assert "体温(°C)不能大于 43。" in teacher.error.message
     assert teacher.follow_ups_of(case_id) == []
 
     teacher.add_temperature_check(class_id, 3, 5)  # more with fever than checked

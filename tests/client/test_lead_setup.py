@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from client.app_state import AppState
 from client.checklists import checklist_items, checklist_text, edited_items
 from client.shell import Shell
+from shared.i18n import t
 from tests.client.ui_support import (
     SERVER_URL,
     Event,
@@ -161,7 +162,7 @@ def test_lead_manages_staff_accounts_online(phones: Phones, app: FastAPI) -> Non
     type_into(tree, f"password-{person['id']}", "short")
     click(tree, f"set-password-{person['id']}")
     assert lead.error is not None and lead.error.code == "invalid_value"
-    assert lead.error.message == "Please check: password: String should have at least 8 characters"
+    assert lead.error.message == "Please check: Password needs at least 8 characters."
 
     click(shell.build(), f"person-active-{person['id']}")
     assert lead.error is None
@@ -241,7 +242,9 @@ def test_a_refused_change_is_fixed_and_sent_again(
     tree = shell.build()
     box = find(tree, f"rejected-{change_id}")
     assert text_of(box.title).startswith("区域: ")
-    assert "checklist_template_id" in text_of(box.title)
+    # Said in the user's words, naming the field by its label, not the server's English.
+    assert text_of(box.title) == "区域: " + t("msg.refused.gone", "zh").format(field="检查单")
+    assert find(tree, f"fix-{change_id}-checklist_template_id").label == "检查单"
     assert find(tree, f"fix-{change_id}-frequency_days").value == "2"
     assert server_record(app, "areas", area_id) is None
 

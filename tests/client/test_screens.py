@@ -330,7 +330,7 @@ def test_an_impossible_concentration_is_refused(phones: Phones, school: School) 
     type_into(tree, "concentration-floor", "lots")
     check(tree, "item-floor", True)
     assert state.error is not None and state.error.code == "invalid_value"
-    assert "concentration" in state.error.message
+    assert state.error.message == "Please check: Concentration must be a number."
     assert state.records_of("disinfection_rounds") == []
 
 
@@ -624,9 +624,12 @@ def test_lead_dashboard_counts_and_settles_a_conflict(phones: Phones, school: Sc
     conflict_id = conflict["conflict_id"]
     box = find(tree, f"conflict-{conflict_id}")
     assert {winner, loser} <= set(texts(box))
-    assert "消毒记录 · note" in texts(box)
-    # Who wrote each side (the staff list read at sign-in) and when, in the school's zone.
-    stamped = [t for t in texts(box) if re.fullmatch(r"测试用户 · \d\d-\d\d \d\d:\d\d", t)]
+    assert f"消毒记录 · 一楼教室 · {TODAY.isoformat()}" in texts(box)
+    assert "备注" in texts(box) and "note" not in texts(box)
+    assert has(box, f"in-use-{conflict_id}")
+    # Who wrote each side (the staff list read at sign-in), on which device and when, in the
+    # school's zone.
+    stamped = [t for t in texts(box) if re.fullmatch(r"测试用户 · \S+ · \d\d-\d\d \d\d:\d\d", t)]
     assert len(stamped) == 2
     assert has(box, f"keep-winner-{conflict_id}") and has(box, f"keep-loser-{conflict_id}")
 

@@ -108,8 +108,16 @@ class ClientProcess:
     folder (one phone); `stop()` always reaps it."""
 
     def __init__(
-        self, server_url: str, folder: Path, *, lang: str = "zh", sync_every: float = 2.0
+        self,
+        server_url: str,
+        folder: Path,
+        *,
+        lang: str = "zh",
+        sync_every: float = 2.0,
+        data_dir: str | None = None,
     ) -> None:
+        """`data_dir`: the --data-dir argument as typed (relative to `folder`, the working
+        directory); by default an absolute folder inside `folder`."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.lang = lang
@@ -127,7 +135,7 @@ class ClientProcess:
             "--port",
             str(self.port),
             "--data-dir",
-            str(folder / "data"),
+            data_dir or str(folder / "data"),
             "--lang",
             lang,
             "--sync-every",
