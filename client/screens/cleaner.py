@@ -212,10 +212,12 @@ class _Entry:
         self.item_id: str = item["item_id"]
         self.before = item
         self.flags = item["flags"]
-        self.box = ft.Checkbox(value=item["done"], key=f"item-{self.item_id}")
         # The label wraps beside the box (a Checkbox's own label is one line, cut off on a
         # narrow phone); the box carries it for screen readers.
-        self.box.label = item["label"]
+        self.label: str = item["label"]
+        self.box = ft.Checkbox(
+            value=item["done"], semantics_label=self.label, key=f"item-{self.item_id}"
+        )
         self.note_field = ft.TextField(
             label=state.text("ui.note"), value=item["note"], dense=True, key=f"note-{self.item_id}"
         )
@@ -259,7 +261,6 @@ class _Entry:
             ],
             value=item["skipped"] or NO_REASON,
             dense=True,
-            expand=True,
             key=f"reason-{self.item_id}",
         )
 
@@ -318,7 +319,13 @@ class _Entry:
         return self.reading_asked is not None and self.measured() != self.before["reading"]
 
     def control(self) -> ft.Control:
-        parts: list[ft.Control] = [self.box]
+        parts: list[ft.Control] = [
+            ft.Row(
+                [self.box, ft.Text(self.label, size=16, expand=True)],
+                vertical_alignment=ft.CrossAxisAlignment.START,
+                spacing=4,
+            )
+        ]
         if self.asked is not None:
             parts.append(ft.Row([self.product, self.strength], spacing=8))
         if self.reading_asked is not None:
@@ -339,7 +346,7 @@ class _Entry:
             )
         parts.append(self.note_field)
         if not self.done():
-            parts.append(ft.Row([labelled(self.reason)]))
+            parts.append(labelled(self.reason))
         return ft.Container(
             ft.Column(parts, spacing=4, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
             padding=ft.Padding.only(bottom=12),

@@ -203,7 +203,7 @@ def test_cleaner_ticks_a_checklist_and_completes_the_round(phones: Phones, schoo
         "item-floor",
         "item-windows",
     }
-    assert find(tree, "item-windows").label == "开窗通风"
+    assert find(tree, "item-windows").semantics_label == "开窗通风"
 
     type_into(tree, "note-windows", "窗户坏了一扇")
     check(tree, "item-windows", True)

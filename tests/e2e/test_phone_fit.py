@@ -144,7 +144,7 @@ def test_every_screen_fits_a_360_px_phone(
     tab.find(tab.text("ui.dashboard"), roles=("",))
     walk.both_languages("lead-dashboard")
     tab.tap_tab(tab.text("ui.manage"))
-    for section in ("areas", "checklists", "classes", "staff"):
+    for section in ("areas", "checklists", "calendar", "classes", "staff"):
         tab.tap(tab.text(f"ui.section.{section}"))
         time.sleep(1.0)
         walk.both_languages(f"lead-manage-{section}")
