@@ -140,9 +140,6 @@ class CleanerState(StateCore):
             )
         return rows
 
-    def item_label(self, item: Any) -> str:
-        return str(item.get("en") if self.lang == "en" and item.get("en") else item["zh"])
-
     def _round(self, area_id: str) -> str:
         today = self.today()
         round_id = self._todays_rounds(today).get(area_id)

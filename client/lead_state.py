@@ -14,6 +14,7 @@ from client.due_lists import calendar_of, cleaner_today
 from client.school_office import SchoolOffice
 from client.state_core import MissingInput, StateCore, action
 from shared.hlc import parse as parse_hlc
+from shared.rounds import round_checklist, tally_of
 from shared.schemas.collections import (
     COLLECTIONS,
     SCHOOL_SETTINGS_ID,
@@ -75,6 +76,33 @@ class LeadState(StateCore):
             "open_cases_by_class": dict(open_cases),
             "counseling_by_risk": {r: risks.get(r, 0) for r in ("crisis", "high", "medium", "low")},
         }
+
+    def flagged(self, days: int = 7) -> list[dict[str, Any]]:
+        """Doses and readings out of line in the last `days`, newest first: which area and
+        item, what was recorded against what is asked, by whom, on which day."""
+        since = (self.today() - timedelta(days=days - 1)).isoformat()
+        areas = self._records("areas")
+        templates = self._records("checklist_templates")
+        tally = tally_of(areas, templates)
+        found = []
+        for fields in self._records("disinfection_rounds").values():
+            if str(fields.get("round_date", "")) < since:
+                continue
+            items = round_checklist(fields, areas, templates)
+            for flag in tally(fields).flags:
+                unit = self.text(f"unit.{flag.unit}") if flag.kind == "dose" else flag.unit
+                found.append(
+                    {
+                        "day": str(fields["round_date"]),
+                        "area": self.name_of("areas", fields["area_id"]),
+                        "item": self.item_label(items[flag.item_id]),
+                        "kind": flag.kind,
+                        "value": f"{flag.value:g} {unit}".strip(),
+                        "expected": f"{flag.expected} {unit}".strip(),
+                        "cleaner": self.person_name(str(fields.get("cleaner_id"))),
+                    }
+                )
+        return sorted(found, key=lambda f: (f["day"], f["area"]), reverse=True)
 
     def _responsible(self, area_id: str) -> str:
         area = self._records("areas").get(area_id, {})

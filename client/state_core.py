@@ -294,6 +294,10 @@ class StateCore:
             return str(fields["name_en"])
         return str(fields.get("name", ""))
 
+    def item_label(self, item: Any) -> str:
+        """A checklist item's words in the user's language (Chinese where none in English)."""
+        return str(item.get("en") if self.lang == "en" and item.get("en") else item["zh"])
+
     def _stamp(self) -> str:
         return self.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
 

@@ -49,6 +49,15 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
         )
         for n, (name, who) in enumerate(data["overdue"])
     ] or [ft.Text(state.text("ui.none"))]
+    rows += [ft.Divider(), heading(state.text("ui.flagged"))]
+    rows += [
+        ft.Text(
+            state.text("ui.flagged_row").format(**flag),
+            color=ft.Colors.ORANGE_900,
+            key=f"flagged-{n}",
+        )
+        for n, flag in enumerate(state.flagged())
+    ] or [ft.Text(state.text("ui.none"))]
     rows += [ft.Divider(), heading(state.text("ui.rounds_by_cleaner"))]
     rows += [
         ft.Text(f"{who} ({len(done)}): {', '.join(done)}", key=f"cleaner-done-{n}")

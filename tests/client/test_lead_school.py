@@ -187,3 +187,19 @@ def test_charts_count_done_against_due_on_the_phone_and_reports_come_from_the_se
     assert lead.charts()["by_day"][-1].done == 1
     assert lead.report_file("pdf", TODAY.isoformat()) is None
     assert lead.error is not None and lead.error.code == "offline"
+
+
+def test_the_lead_sees_flagged_doses_and_readings(phones: Phones, school: School) -> None:
+    cleaner = phones.sign_in("cleaner1")
+    area = school.area_ids[0]
+    cleaner.tick(area, "floor", True, dosage={"disinfectant": "84消毒液", "concentration": 250})
+    finish_round(cleaner, area)
+    synced(cleaner)
+    lead = phones.sign_in("lead")
+    [flag] = lead.flagged()
+    assert flag["area"] == "一楼教室" and flag["item"] == "拖地" and flag["kind"] == "dose"
+    assert (flag["value"], flag["expected"]) == ("250 mg/L", "500 mg/L")
+    tree = Shell(lead, SERVER_URL).build()
+    assert text_of(find(tree, "flagged-0")).startswith(
+        f"{TODAY} 一楼教室 · 拖地: 250 mg/L (规定 500 mg/L)"
+    )
