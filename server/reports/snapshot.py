@@ -23,6 +23,7 @@ COLLECTIONS_READ = (
     "sick_cases",
     "follow_ups",
     "temperature_checks",
+    "absences",
     "counseling_cases",
     "interventions",
     "school_settings",

@@ -29,6 +29,7 @@ from server.errors import ApiError
 from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
+from shared.health import close_problem
 from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
 from shared.merge import merge
 from shared.schemas.collections import (
@@ -405,6 +406,10 @@ def _check_links(
     own = cleaned.get("cleaner_id") == str(batch.user_id)
     if batch.role is Role.CLEANER and "cleaner_id" in changed and not own:
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
+    if spec.name == "sick_cases":
+        problem = close_problem(merged, changed)
+        if problem:
+            raise Rejected("invalid_value", problem)
     if batch.role is Role.CLASS_TEACHER:
         _check_teacher_scope(batch, spec, existing, merged)
 
@@ -413,7 +418,7 @@ def _check_teacher_scope(
     batch: _Batch, spec: Collection, existing: RecordRow | None, merged: dict[str, Any]
 ) -> None:
     writer = batch.writer
-    if spec.name in ("sick_cases", "temperature_checks"):
+    if spec.name in ("sick_cases", "temperature_checks", "absences"):
         bucket = scopes.class_bucket(str(merged.get("class_id")))
     elif spec.name == "follow_ups":
         case = writer.live_row("sick_cases", as_uuid(merged.get("case_id")))

@@ -15,6 +15,7 @@ _POINTS_AT: Mapping[str, Mapping[str, str]] = {
     "sick_cases": {"student_id": "students", "class_id": "classes"},
     "follow_ups": {"case_id": "sick_cases"},
     "temperature_checks": {"class_id": "classes"},
+    "absences": {"student_id": "students", "class_id": "classes", "case_id": "sick_cases"},
     "referrals": {"student_id": "students"},
     "counseling_cases": {"student_id": "students", "referral_id": "referrals"},
     "interventions": {"case_id": "counseling_cases"},

@@ -2,8 +2,8 @@
 
 Every record lives in one bucket, derived from its fields:
 - `disinfection`: areas, checklist templates, rounds;
-- `class:<class_id>`: a class, its students, its sick cases and their follow-ups, and its
-  temperature checks;
+- `class:<class_id>`: a class, its students, its sick cases and their follow-ups, its
+  晨午检 checks and its absence register;
 - `referrals:<user_id>`: the referrals one class teacher created;
 - `counseling`: counseling cases and interventions;
 - `school`: the school's settings (closed days, intervals), read by everyone.
@@ -31,7 +31,14 @@ CLASS_PREFIX = "class:"
 REFERRALS_PREFIX = "referrals:"
 
 _DISINFECTION_COLLECTIONS = {"areas", "checklist_templates", "disinfection_rounds"}
-_CLASS_COLLECTIONS = {"classes", "students", "sick_cases", "follow_ups", "temperature_checks"}
+_CLASS_COLLECTIONS = {
+    "classes",
+    "students",
+    "sick_cases",
+    "follow_ups",
+    "temperature_checks",
+    "absences",
+}
 _COUNSELING_COLLECTIONS = {"counseling_cases", "interventions"}
 # Fields that only counselors read; the lead gets the record without them.
 CONFIDENTIAL = {"counseling_cases": {"note"}, "interventions": {"note"}}
@@ -60,7 +67,7 @@ def bucket_for(
         return class_bucket(record_id)
     if collection == "school_settings":
         return SCHOOL
-    if collection in ("students", "sick_cases", "temperature_checks"):
+    if collection in ("students", "sick_cases", "temperature_checks", "absences"):
         return class_bucket(str(fields.get("class_id")))
     if collection == "follow_ups":
         return case_bucket or f"{CLASS_PREFIX}unknown"

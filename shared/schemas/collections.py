@@ -38,8 +38,11 @@ from shared.schemas.types import (
     Text,
 )
 from shared.schemas.vocabulary import (
+    AbsenceKind,
     AreaKind,
+    CaseOrigin,
     CaseStatus,
+    CheckSlot,
     ConcentrationUnit,
     FollowUpMethod,
     InterventionKind,
@@ -48,6 +51,7 @@ from shared.schemas.vocabulary import (
     RiskLevel,
     Role,
     SkipReason,
+    SymptomCategory,
 )
 
 
@@ -168,6 +172,12 @@ class SickCase(RecordSchema):
     status: CaseStatus = CaseStatus.OPEN
     returned_on: date | None = None
     medical_care: ShortNote = ""
+    # 复课证明: who issued the return clearance and when, or why none was needed. Closing
+    # a case needs one or the other (shared.health.close_problem; the server refuses).
+    clearance_by: Label | None = None
+    clearance_on: date | None = None
+    clearance_waived: ShortNote = ""
+    symptom: SymptomCategory | None = None
 
     @model_validator(mode="after")
     def _closed_when_back(self) -> "SickCase":
@@ -180,12 +190,21 @@ class SickCase(RecordSchema):
 
 
 class TemperatureCheck(RecordSchema):
-    """A check of the whole class; more frequent while the class has a sick student."""
+    """晨午检: one check of a class in one slot of a school day: who was there, who was
+    absent, who had a fever (by name, each a tap from a sick case), who checked, when.
+
+    Records made before slots existed have no `day` or `slot`: they read as the school day
+    of `checked_at` and the slot of its time (shared.health.check_day / check_slot)."""
 
     class_id: UUID
     checked_at: AwareDatetime
-    students_checked: int = Field(ge=0, le=300)
+    day: date | None = None
+    slot: CheckSlot | None = None
+    students_checked: int = Field(ge=0, le=300)  # present and checked
+    absent: int = Field(default=0, ge=0, le=300)
     fever_count: int = Field(ge=0, le=300)
+    fever_student_ids: list[UUID] = Field(default_factory=list, max_length=300)
+    checked_by: UUID | None = None
     note: ShortNote = ""
 
     @model_validator(mode="after")
@@ -194,7 +213,27 @@ class TemperatureCheck(RecordSchema):
             raise PydanticCustomError(
                 "fever_over_checked", "fever_count cannot exceed students_checked"
             )
+        if len(set(self.fever_student_ids)) > self.fever_count:
+            raise PydanticCustomError(
+                "fever_names_over_count", "more students named with fever than fever_count"
+            )
         return self
+
+
+class Absence(RecordSchema):
+    """One absent student on one school day (因病缺勤登记). An illness absence carries its
+    cause, followed up the same day (病因追查), and may lead to a sick case."""
+
+    student_id: UUID
+    class_id: UUID
+    day: date
+    kind: AbsenceKind
+    symptom: SymptomCategory | None = None
+    saw_doctor: bool | None = None
+    diagnosis: ShortNote = ""
+    infectious: bool | None = None
+    case_id: UUID | None = None
+    note: ShortNote = ""
 
 
 class FollowUp(RecordSchema):
@@ -212,6 +251,8 @@ class Referral(RecordSchema):
     student_id: UUID
     reason: Text
     status: ReferralStatus = ReferralStatus.NEW
+    # Why the counselor declined it: the teacher who referred reads it.
+    declined_reason: ShortNote = ""
 
 
 class CounselingCase(RecordSchema):
@@ -221,6 +262,10 @@ class CounselingCase(RecordSchema):
     status: CaseStatus = CaseStatus.OPEN
     next_follow_up: date | None = None
     referral_id: UUID | None = None
+    origin: CaseOrigin = CaseOrigin.REFERRAL
+    # The counselor who holds the case: the lead is told who holds a crisis (never notes).
+    counselor_id: UUID | None = None
+    outcome: ShortNote = ""  # said when the case is closed
     note: Note = ""
 
 
@@ -254,6 +299,18 @@ class SchoolSettings(RecordSchema):
     )
     open_days: dict[ISODateKey, Label | None] = Field(default_factory=dict, max_length=400)
     temperature_checks_per_day: int = Field(default=2, ge=1, le=12)
+    # 晨午检: the slots every class is checked in on each school day.
+    check_slots: list[CheckSlot] = Field(
+        default_factory=lambda: [CheckSlot.MORNING, CheckSlot.NOON], min_length=1, max_length=4
+    )
+    # Cluster alert: this many illness absences of one class with one symptom on a day, or
+    # `cluster_window_count` within `cluster_window_days` consecutive school days.
+    cluster_day_count: int = Field(default=3, ge=2, le=100)
+    cluster_window_count: int = Field(default=5, ge=2, le=300)
+    cluster_window_days: int = Field(default=3, ge=1, le=30)
+    # Whether a student's return needs a clearance (复课证明) by default; "not required"
+    # always needs a reason.
+    clearance_required: bool = True
     # Longest days between contacts, per risk level.
     contact_interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict
@@ -310,6 +367,7 @@ COLLECTIONS: Mapping[str, Collection] = {
         Collection("students", Student, _LEAD),
         Collection("sick_cases", SickCase, frozenset({Role.CLASS_TEACHER})),
         Collection("temperature_checks", TemperatureCheck, frozenset({Role.CLASS_TEACHER})),
+        Collection("absences", Absence, frozenset({Role.CLASS_TEACHER})),
         Collection("follow_ups", FollowUp, frozenset({Role.CLASS_TEACHER})),
         Collection("referrals", Referral, frozenset({Role.CLASS_TEACHER, Role.COUNSELOR})),
         Collection(

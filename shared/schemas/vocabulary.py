@@ -76,3 +76,36 @@ class InterventionKind(StrEnum):
     TEACHER_CONSULT = "teacher_consult"
     REFERRAL_OUT = "referral_out"
     CRISIS_RESPONSE = "crisis_response"
+
+
+class CheckSlot(StrEnum):
+    """When in the school day a class is checked (晨午检: morning and noon by default)."""
+
+    MORNING = "morning"
+    NOON = "noon"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"  # boarding schools' evening check
+
+
+class AbsenceKind(StrEnum):
+    ILLNESS = "illness"  # 因病缺勤: its cause is followed up the same day (病因追查)
+    PERSONAL = "personal"
+    OTHER = "other"
+
+
+class SymptomCategory(StrEnum):
+    FEVER = "fever"
+    RESPIRATORY = "respiratory"
+    GASTROINTESTINAL = "gastrointestinal"
+    RASH = "rash"
+    OTHER = "other"
+
+
+class CaseOrigin(StrEnum):
+    """How a counseling case came to the counselor."""
+
+    REFERRAL = "referral"  # a teacher's referral
+    SELF = "self"  # the student came
+    PARENT = "parent"
+    WALK_IN = "walk_in"
+    OTHER = "other"

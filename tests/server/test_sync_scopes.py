@@ -210,8 +210,22 @@ def test_class_handed_to_another_teacher(client: TestClient, app: FastAPI) -> No
     assert teacher1.pull_all() == ([], []) and teacher2.pull_all() == ([], [])
     # The new teacher can now write there (having seen the case); the old one cannot.
     [seen] = [c["seq"] for c in gained if c["record_id"] == case_id]
-    closing = teacher2.change(
+    unclear = teacher2.change(
         "sick_cases", case_id, {"status": "closed", "returned_on": "2026-11-30"}, base_seq=seen
+    )
+    [refused] = teacher2.push(unclear)  # 复课证明: a return needs its clearance
+    assert refused["status"] == "rejected" and refused["error"]["code"] == "invalid_value"
+    assert "clearance" in refused["error"]["message"]
+    closing = teacher2.change(
+        "sick_cases",
+        case_id,
+        {
+            "status": "closed",
+            "returned_on": "2026-11-30",
+            "clearance_by": "校医 王医生",
+            "clearance_on": "2026-11-29",
+        },
+        base_seq=seen,
     )
     assert teacher2.push(closing)[0]["status"] == "applied"
     assert (
