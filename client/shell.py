@@ -1,18 +1,31 @@
 """The app around the screens: who sees which tabs, the bars, re-drawing on every change."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import flet as ft
 
 from client.app_state import AppState
-from client.screens import cleaner, counselor, lead, lead_setup, sign_in, sync_bar, teacher
+from client.screens import (
+    class_day,
+    cleaner,
+    counselor,
+    lead,
+    lead_setup,
+    sign_in,
+    sync_bar,
+    teacher,
+)
 from client.screens.widgets import error_banner, inputs, walk
 from shared.schemas.vocabulary import Role
 
 # Each role's tabs: (catalogue key, icon). A role never gets another role's screens.
 TABS: dict[Role, list[tuple[str, ft.IconData]]] = {
     Role.CLEANER: [("ui.today", ft.Icons.CLEANING_SERVICES)],
-    Role.CLASS_TEACHER: [("ui.sick_students", ft.Icons.SICK)],
+    Role.CLASS_TEACHER: [
+        ("ui.sick_students", ft.Icons.SICK),
+        ("ui.class_day_tab", ft.Icons.FACT_CHECK),
+    ],
     Role.COUNSELOR: [("ui.caseload", ft.Icons.PSYCHOLOGY)],
     Role.LEAD: [("ui.dashboard", ft.Icons.DASHBOARD), ("ui.manage", ft.Icons.SETTINGS)],
 }
@@ -53,7 +66,7 @@ class Shell:
                 key="screen-sign-in",
             )
         role = state.role
-        body = self._body(role)
+        body = self._kept_scroll(self._body(role))
         self._sync_bar = sync_bar.build(state, self.refresh)
         tabs = TABS[role]
         bar = (
@@ -93,7 +106,9 @@ class Shell:
                 )
             return cleaner.today(state, self.refresh, self._open_area, nav.extra)
         if role is Role.CLASS_TEACHER:
-            return teacher.sick_students(state, self.refresh)
+            if nav.tab == 1:
+                return class_day.class_day(state, self.refresh, nav.extra)
+            return teacher.sick_students(state, self.refresh, self._class_day)
         if role is Role.COUNSELOR:
             if nav.case_id:
                 return counselor.case_detail(state, self.refresh, nav.case_id, self._back)
@@ -149,6 +164,10 @@ class Shell:
         self.nav.extra["section"] = section
         self.refresh()
 
+    def _class_day(self) -> None:
+        self.nav.tab = 1
+        self.refresh()
+
     def _open_area(self, area_id: str) -> None:
         self.nav.area_id = area_id
         self.refresh()
@@ -163,6 +182,30 @@ class Shell:
         self.refresh()
 
     # Drawing ----------------------------------------------------------------------------
+
+    _offsets: dict[str, float] | None = None
+    _scrolled: tuple[ft.Column, float] | None = None
+
+    def _place(self) -> str:
+        nav = self.nav
+        return f"{self.state.role}|{nav.tab}|{nav.area_id}|{nav.case_id}|{nav.extra.get('section')}"
+
+    def _kept_scroll(self, body: ft.Control) -> ft.Control:
+        """A redraw after a save keeps the screen where the person was, instead of jumping
+        back to the top: the body's offset is remembered per screen and restored."""
+        if not isinstance(body, ft.Column) or body.scroll is None:
+            return body
+        offsets = self._offsets if self._offsets is not None else {}
+        self._offsets = offsets
+        place = self._place()
+
+        def moved(event: Any) -> None:
+            offsets[place] = float(getattr(event, "pixels", 0.0) or 0.0)
+
+        body.on_scroll = moved
+        body.scroll_interval = 250
+        self._scrolled = (body, offsets.get(place, 0.0))
+        return body
 
     page: ft.Page | None = None
     _sync_bar: ft.Control | None = None
@@ -189,6 +232,10 @@ class Shell:
         self._built = built
         self.page.controls = [ft.SafeArea(tree, expand=True)]
         self.page.update()
+        scrolled, self._scrolled = self._scrolled, None
+        run_task = getattr(self.page, "run_task", None)
+        if scrolled is not None and scrolled[1] > 0 and run_task is not None:
+            run_task(scrolled[0].scroll_to, offset=scrolled[1])
 
     def refresh_sync_bar(self) -> None:
         """Redraw only the sync bar: after a background sync that changed nothing else, so

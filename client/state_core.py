@@ -79,6 +79,7 @@ def action(method: Callable[..., R]) -> Callable[..., R | None]:
     @functools.wraps(method)
     def run(self: "StateCore", *args: Any, **kwargs: Any) -> R | None:
         self.error = None
+        self.notice = None
         lang = self.lang
         try:
             return method(self, *args, **kwargs)
@@ -140,6 +141,8 @@ class StateCore:
         self.session: Session | None = None
         self.online: bool | None = None
         self.error: UserError | None = None
+        # What the last action did, said back to the person ("saved"): a catalogue key.
+        self.notice: str | None = None
         self._listeners: list[Callable[[], None]] = []
 
     # Observing ------------------------------------------------------------------------
@@ -298,6 +301,10 @@ class StateCore:
         """A checklist item's words in the user's language (Chinese where none in English)."""
         return str(item.get("en") if self.lang == "en" and item.get("en") else item["zh"])
 
+    def _done(self, notice: str) -> None:
+        """Say what was done (`ui.saved.*`), shown until the next action."""
+        self.notice = notice
+
     def _stamp(self) -> str:
         return self.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -310,3 +317,13 @@ class StateCore:
 
     def person_name(self, user_id: str) -> str:
         return next((p["display_name"] for p in self.staff() if p["id"] == user_id), "")
+
+
+def typed_day(typed: date | str | None) -> date | None:
+    """A day as given or typed (YYYY-MM-DD); empty is None, anything else says so."""
+    if isinstance(typed, date) or typed is None or not typed.strip():
+        return typed if isinstance(typed, date) else None
+    try:
+        return date.fromisoformat(typed.strip())
+    except ValueError:
+        raise MissingInput("date_format") from None

@@ -1,5 +1,6 @@
-"""The class teacher: sick students (those lacking today's follow-up first), follow-ups,
-new cases, closing a case, class temperature checks, referrals (status only)."""
+"""The class teacher: what is missing today, sick students (those lacking today's
+follow-up first), follow-ups, new cases, closing a case with its return clearance, and
+referrals (status only). The class checks and absences are in `class_day`."""
 
 import flet as ft
 
@@ -7,12 +8,14 @@ from client.app_state import AppState
 from client.screens.widgets import (
     Refresh,
     big_button,
-    chosen_day,
-    day_choice,
+    date_field,
     field,
+    folding,
     heading,
     labelled,
     reading,
+    shown,
+    value_of,
 )
 from shared.schemas.vocabulary import FollowUpMethod, Mood
 
@@ -24,20 +27,48 @@ def _options(state: AppState, prefix: str, values: tuple[str, ...]) -> list[ft.D
     return [ft.DropdownOption(key=v, text=state.text(f"{prefix}.{v}")) for v in values]
 
 
-def sick_students(state: AppState, refresh: Refresh) -> ft.Control:
-    rows: list[ft.Control] = [heading(state.text("ui.sick_students"), "teacher-sick")]
+def missing_today(state: AppState, go_to_day: Refresh | None = None) -> ft.Control:
+    """Nothing missed: what is still to do today, at the top of the first screen."""
+    missing = state.teacher_missing()
+    parts = [
+        state.text(f"ui.missing.{what}").format(count=count)
+        for what, count in missing.items()
+        if count
+    ]
+    if not parts:
+        return ft.Text(state.text("ui.nothing_missing"), color=ft.Colors.GREEN_700, key="missing")
+    line = ft.Text(
+        state.text("ui.missing_today") + " " + "; ".join(parts),
+        color=ft.Colors.WHITE,
+        key="missing",
+    )
+    return ft.Container(
+        line,
+        bgcolor=ft.Colors.ORANGE_800,
+        padding=10,
+        border_radius=8,
+        on_click=(lambda _e: go_to_day()) if go_to_day else None,
+        key="missing-banner",
+    )
+
+
+def sick_students(
+    state: AppState, refresh: Refresh, go_to_day: Refresh | None = None
+) -> ft.Control:
+    rows: list[ft.Control] = [
+        missing_today(state, go_to_day),
+        heading(state.text("ui.sick_students"), "teacher-sick"),
+    ]
     for sick in state.sick_list():
         status = state.text("ui.needs_follow_up" if sick["needed_today"] else "ui.followed_today")
         if sick["missed"]:
             status += " · " + state.text("ui.missed_days").format(count=sick["missed"])
         rows.append(_case_card(state, refresh, sick, status))
-    if len(rows) == 1:
+    if len(rows) == 2:
         rows.append(ft.Text(state.text("ui.none")))
     rows += [
         ft.Divider(),
         _new_case(state, refresh),
-        ft.Divider(),
-        _class_check(state, refresh),
         ft.Divider(),
         _referrals(state, refresh),
     ]
@@ -79,9 +110,7 @@ def _case_card(
         )
         refresh()
 
-    def close(_event: object) -> None:
-        state.close_case(case_id)
-        refresh()
+    closing = _closing(state, refresh, case_id)
 
     urgent = bool(sick["needed_today"])
     return ft.Card(
@@ -109,14 +138,10 @@ def _case_card(
                                 on_click=save,
                                 key=f"save-follow-up-{case_id}",
                             ),
-                            ft.TextButton(
-                                content=state.text("ui.close_case"),
-                                on_click=close,
-                                key=f"close-case-{case_id}",
-                            ),
                         ],
                         wrap=True,
                     ),
+                    closing,
                 ],
                 horizontal_alignment=ft.CrossAxisAlignment.STRETCH,  # fields span the card
             ),
@@ -148,22 +173,71 @@ def _student_options(state: AppState) -> list[ft.DropdownOption]:
     ]
 
 
+def _closing(state: AppState, refresh: Refresh, case_id: str) -> ft.Control:
+    """The student is back (复课): the day, the clearance (复课证明: who issued it, when) or
+    why none was needed; closing asks once more before it is done."""
+    back = date_field(state, state.text("ui.returned_on"), f"returned-{case_id}", state.today())
+    by = field(state.text("ui.clearance_by"), f"clearance-by-{case_id}")
+    on = date_field(state, state.text("ui.clearance_on"), f"clearance-on-{case_id}")
+    waived = field(
+        state.text("ui.clearance_waived"),
+        f"clearance-waived-{case_id}",
+        value="" if state.clearance_required() else state.text("ui.clearance_not_asked"),
+    )
+    sure = ft.Row(visible=False, wrap=True, key=f"close-confirm-row-{case_id}")
+
+    def close(_event: object) -> None:
+        state.close_case(case_id, value_of(back), by.value or "", value_of(on), waived.value or "")
+        refresh()
+
+    def ask(_event: object) -> None:
+        sure.visible = True
+        shown(sure)
+
+    def keep(_event: object) -> None:
+        sure.visible = False
+        shown(sure)
+
+    sure.controls = [
+        ft.Text(state.text("ui.close_case_sure"), expand=True),
+        ft.Button(
+            content=state.text("ui.yes_close"), on_click=close, key=f"close-confirm-{case_id}"
+        ),
+        ft.TextButton(
+            content=state.text("ui.no_keep"), on_click=keep, key=f"close-cancel-{case_id}"
+        ),
+    ]
+    return folding(
+        title=ft.Text(state.text("ui.close_case")),
+        controls=[
+            back,
+            ft.Text(state.text("ui.clearance_help"), size=12),
+            by,
+            on,
+            waived,
+            ft.TextButton(
+                content=state.text("ui.close_case"), on_click=ask, key=f"close-case-{case_id}"
+            ),
+            sure,
+        ],
+        key=f"closing-{case_id}",
+    )
+
+
 def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
     student = ft.Dropdown(
         label=state.text("ui.student"),
         options=_student_options(state),
+        editable=True,  # typing filters the list (a class has 40 and more)
         enable_filter=True,
         key="new-case-student",
     )
     symptoms = field(state.text("ui.symptoms"), "new-case-symptoms")
-    onset = day_choice(
-        state, state.text("ui.onset_date"), "new-case-onset", (0, -1, -2, -3, -5, -7), value=0
-    )
+    onset = date_field(state, state.text("ui.onset_date"), "new-case-onset", state.today())
 
     def save(_event: object) -> None:
-        if student.value:
-            state.open_case(student.value, chosen_day(onset) or state.today(), symptoms.value or "")
-            refresh()
+        state.open_case(student.value, value_of(onset), symptoms.value or "")
+        refresh()
 
     return ft.Column(
         [
@@ -172,37 +246,8 @@ def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
             onset,
             symptoms,
             big_button(state.text("ui.save"), save, "new-case-save"),
-        ]
-    )
-
-
-def _class_check(state: AppState, refresh: Refresh) -> ft.Control:
-    classes = state.my_classes()
-    school_class = ft.Dropdown(
-        label=state.text("ui.class"),
-        options=[ft.DropdownOption(key=cid, text=name) for cid, name in classes],
-        value=classes[0][0] if classes else None,
-        key="check-class",
-    )
-    checked = field(state.text("ui.students_checked"), "check-count", width=160)
-    fever = field(state.text("ui.fever_count"), "check-fever", width=160, value="0")
-
-    def save(_event: object) -> None:
-        if school_class.value:
-            state.add_temperature_check(
-                school_class.value,
-                reading(checked.value, int),
-                reading(fever.value, int),
-            )
-            refresh()
-
-    return ft.Column(
-        [
-            heading(state.text("ui.class_check")),
-            labelled(school_class),
-            ft.Row([checked, fever], wrap=True),
-            ft.Button(content=state.text("ui.save"), on_click=save, key="check-save"),
-        ]
+        ],
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
 
 
@@ -210,15 +255,15 @@ def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
     student = ft.Dropdown(
         label=state.text("ui.student"),
         options=_student_options(state),
+        editable=True,
         enable_filter=True,
         key="refer-student",
     )
     reason = field(state.text("ui.reason"), "refer-reason", multiline=True)
 
     def refer(_event: object) -> None:
-        if student.value:
-            state.refer(student.value, reason.value or "")
-            refresh()
+        state.refer(student.value, reason.value or "")
+        refresh()
 
     rows: list[ft.Control] = [
         heading(state.text("ui.refer")),

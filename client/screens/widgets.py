@@ -2,7 +2,7 @@
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import flet as ft
@@ -36,6 +36,15 @@ def shown(*controls: ft.BaseControl) -> None:
 
 
 def error_banner(state: AppState) -> ft.Control:
+    """What went wrong, in red; else what the last action did ("saved"), in green."""
+    if state.error is None and state.notice:
+        return ft.Container(
+            ft.Text(state.text(state.notice), color=ft.Colors.WHITE, key="notice-text"),
+            bgcolor=ft.Colors.GREEN_700,
+            padding=12,
+            border_radius=8,
+            key="notice-banner",
+        )
     if state.error is None:
         return ft.Container(height=0)
     return ft.Container(
@@ -98,6 +107,59 @@ def _day_name(state: AppState, today: date, offset: int) -> str:
         else state.text("ui.day.later" if offset > 0 else "ui.day.ago").format(days=abs(offset))
     )
     return f"{name} ({_day(today, offset).strftime('%m-%d')})"
+
+
+def date_field(
+    state: AppState, label: str, key: str, value: date | None = None, *, past_only: bool = True
+) -> ft.Control:
+    """Any date: typed (YYYY-MM-DD) or picked from a calendar (the button beside it). The
+    text field (key `key`) holds the ISO date the action reads."""
+    box = ft.TextField(
+        label=label,
+        value=value.isoformat() if value else "",
+        hint_text="2026-12-01",
+        key=key,
+        expand=True,
+    )
+    today = state.today()
+
+    def picked(event: Any) -> None:
+        chosen = getattr(event.control, "value", None)
+        if chosen is not None:
+            box.value = chosen.date().isoformat() if hasattr(chosen, "date") else str(chosen)
+            shown(box)
+
+    def pick(event: Any) -> None:
+        picker = ft.DatePicker(
+            value=datetime.combine(value or today, datetime.min.time()),
+            first_date=datetime(today.year - 2, 1, 1),
+            last_date=datetime.combine(
+                today if past_only else today + timedelta(days=366), datetime.min.time()
+            ),
+            on_change=picked,
+        )
+        event.control.page.show_dialog(picker)
+
+    return ft.Row(
+        [
+            box,
+            ft.IconButton(
+                ft.Icons.CALENDAR_MONTH,
+                tooltip=state.text("ui.pick_date"),
+                on_click=pick,
+                key=f"{key}-pick",
+            ),
+        ],
+        vertical_alignment=ft.CrossAxisAlignment.CENTER,
+    )
+
+
+def value_of(control: ft.Control) -> str:
+    """What a `date_field` (or any control holding one text field) holds as typed."""
+    for inner in walk(control):
+        if isinstance(inner, ft.TextField):
+            return str(inner.value or "")
+    return ""
 
 
 def chosen_day(control: ft.Control) -> date | None:

@@ -211,14 +211,17 @@ def test_teacher_opens_follows_up_and_closes_a_case(
     assert visit_on_server.fields["temperature_c"] == 37.8
     assert visit_on_server.fields["mood"] == "okay"
 
-    teacher.close_case(case_id)
-    assert teacher.error is None
+    teacher.close_case(case_id)  # 复课证明: neither a clearance nor why none is needed
+    assert teacher.error is not None and teacher.error.code == "clearance_needed"
+    teacher.close_case(case_id, clearance_by="社区医院", clearance_on=TODAY)
+    assert teacher.error is None and teacher.notice == "ui.saved.closed"
     assert teacher.sick_list() == []
     synced(teacher)
     on_server = server_record(app, "sick_cases", case_id)
     assert on_server is not None
     assert on_server.fields["status"] == "closed"
     assert on_server.fields["returned_on"] == "2026-11-25"
+    assert on_server.fields["clearance_by"] == "社区医院"
 
 
 def test_sick_list_puts_cases_lacking_todays_follow_up_first(
@@ -248,7 +251,7 @@ def test_teacher_temperature_check_and_referral_status(
     class_id = school.class_ids[0]
     student = school.student_ids[class_id][1]
     teacher = phones.sign_in("teacher1")
-    teacher.add_temperature_check(class_id, 45, 2, "两人发热, 已通知家长")
+    teacher.add_class_check(class_id, "morning", 45, 1, fever_count=2, note="两人发热, 已通知家长")
     teacher.refer(student, "最近情绪低落, 不愿与同学交流")
     assert teacher.error is None
     [referral] = teacher.referrals()
@@ -509,7 +512,7 @@ def test_invalid_values_are_refused_and_nothing_is_queued(phones: Phones, school
     assert "体温(°C)不能大于 43。" in teacher.error.message
     assert teacher.follow_ups_of(case_id) == []
 
-    teacher.add_temperature_check(class_id, 3, 5)  # more with fever than checked
+    teacher.add_class_check(class_id, "morning", 3, fever_count=5)  # more with fever than checked
     assert teacher.error is not None and teacher.error.code == "invalid_value"
     assert teacher.records_of("temperature_checks") == []
     assert teacher.sync_state()["pending"] == pending

@@ -56,7 +56,7 @@ def test_a_temperature_typed_as_words_is_not_a_number(phones: Phones, school: Sc
     assert teacher.error is not None
     assert teacher.error.message == "输入有误: 体温(°C)须是数字。"
 
-    teacher.add_temperature_check(class_id, 3, 5)  # a rule over two fields
+    teacher.add_class_check(class_id, "morning", 3, fever_count=5)  # a rule over two fields
     assert teacher.error is not None
     assert teacher.error.message == "输入有误: 发热人数不能多于测量人数。"
 
@@ -77,7 +77,7 @@ def test_a_change_the_server_refused_is_said_in_the_users_language(
 ) -> None:
     teacher = phones.sign_in("teacher1")
     class_id = school.class_ids[0]
-    teacher.add_temperature_check(class_id, 30, 2)
+    teacher.add_class_check(class_id, "morning", 30, fever_count=2)
     assert teacher.error is None
     [check_id] = [r.record_id for r in teacher.records_of("temperature_checks")]
     synced(teacher)
