@@ -10,9 +10,10 @@ from pydantic import BaseModel, ValidationError
 
 from client.checklists import checklist_items, checklist_lines, edited_items
 from client.conflict_view import ConflictWords
-from client.due_lists import calendar_of, cleaner_today
+from client.due_lists import calendar_of, cleaner_today, sick_students
 from client.school_office import SchoolOffice
 from client.state_core import MissingInput, StateCore, action
+from shared.health import ClusterRule, causes_missing, clusters, missing_checks, slots_of
 from shared.hlc import parse as parse_hlc
 from shared.rounds import round_checklist, tally_of
 from shared.schemas.collections import (
@@ -103,6 +104,68 @@ class LeadState(StateCore):
                     }
                 )
         return sorted(found, key=lambda f: (f["day"], f["area"]), reverse=True)
+
+    def missing_by_class(self) -> list[dict[str, Any]]:
+        """Nothing missed, for the lead: per class with anything missing today, its
+        teachers, the check slots not done, sick students not followed up today and
+        absences whose cause is still to be found."""
+        calendar = calendar_of(self._store())
+        today = self.today()
+        settings = self._records("school_settings").get(str(SCHOOL_SETTINGS_ID), {})
+        classes = self._records("classes")
+        checks = list(self._records("temperature_checks").values())
+        no_check = missing_checks(classes, checks, today, calendar, slots_of(settings))
+        followed: Counter[str] = Counter(
+            str(sick.case["class_id"])
+            for sick in sick_students(self._store(), self.now())
+            if sick.state.needed_today
+        )
+        absences = self._records("absences")
+        causes: Counter[str] = Counter(
+            str(absences[a]["class_id"]) for a in causes_missing(absences.items(), today)
+        )
+        rows = []
+        for class_id in sorted(classes, key=lambda c: self.name_of("classes", c)):
+            slots = no_check.get(class_id, [])
+            if not (slots or followed[class_id] or causes[class_id]):
+                continue
+            teachers = [self.person_name(str(t)) for t in classes[class_id].get("teacher_ids", [])]
+            rows.append(
+                {
+                    "class_id": class_id,
+                    "class": self.name_of("classes", class_id),
+                    "teachers": "、".join(t for t in teachers if t),
+                    "checks": slots,
+                    "follow_ups": followed[class_id],
+                    "causes": causes[class_id],
+                }
+            )
+        return rows
+
+    def cluster_alerts(self, days: int = 7) -> list[dict[str, Any]]:
+        """Clusters of illness absences in the last `days` (shared.health: the server's
+        rule and the school's thresholds), newest first; counts only, no names."""
+        calendar = calendar_of(self._store())
+        today = self.today()
+        settings = self._records("school_settings").get(str(SCHOOL_SETTINGS_ID), {})
+        found = clusters(
+            self._records("absences").values(),
+            today - timedelta(days=days - 1),
+            today,
+            calendar,
+            ClusterRule.from_settings(settings),
+        )
+        return [
+            {
+                "class": self.name_of("classes", c.class_id),
+                "symptom": c.symptom,
+                "first": c.first,
+                "last": c.last,
+                "students": c.students,
+                "rule": c.rule,
+            }
+            for c in sorted(found, key=lambda c: (c.last, c.students), reverse=True)
+        ]
 
     def _responsible(self, area_id: str) -> str:
         area = self._records("areas").get(area_id, {})

@@ -16,7 +16,10 @@ from client.screens.widgets import Refresh, field, heading
 def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
     data = state.dashboard()
     charts = state.charts()
-    rows: list[ft.Control] = [heading(state.text("ui.dashboard"), "lead-dashboard")]
+    rows: list[ft.Control] = [
+        *_alerts(state),
+        heading(state.text("ui.dashboard"), "lead-dashboard"),
+    ]
     for kind, counts in sorted(data["by_kind"].items()):
         parts = [
             f"{state.text('ui.status.' + s)} {counts[s]}" for s in ("done", "due") if counts.get(s)
@@ -115,6 +118,63 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
         key="lead",
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
+
+
+def _alerts(state: AppState) -> list[ft.Control]:
+    """First on the screen: cluster alerts, then what is missing today by class and who
+    teaches it (nothing missed)."""
+    rows: list[ft.Control] = []
+    for n, alert in enumerate(state.cluster_alerts()):
+        when = (
+            alert["last"].strftime("%m-%d")
+            if alert["rule"] == "day"
+            else f"{alert['first']:%m-%d}~{alert['last']:%m-%d}"
+        )
+        rows.append(
+            ft.Container(
+                ft.Text(
+                    state.text("ui.cluster_alert").format(
+                        **{**alert, "symptom": state.text(f"symptom.{alert['symptom']}")},
+                        when=when,
+                    ),
+                    color=ft.Colors.WHITE,
+                ),
+                bgcolor=ft.Colors.RED_800,
+                padding=10,
+                border_radius=8,
+                key=f"cluster-{n}",
+            )
+        )
+    missing = state.missing_by_class()
+    if not missing:
+        rows.append(
+            ft.Text(state.text("ui.nothing_missing"), color=ft.Colors.GREEN_700, key="missing")
+        )
+        return rows
+    lines: list[ft.Control] = [
+        ft.Text(state.text("ui.missing_by_class"), weight=ft.FontWeight.BOLD)
+    ]
+    for n, row in enumerate(missing):
+        parts = []
+        if row["checks"]:
+            slots = "、".join(state.text(f"slot.{s}") for s in row["checks"])
+            parts.append(state.text("ui.missing.slots").format(slots=slots))
+        if row["follow_ups"]:
+            parts.append(state.text("ui.missing.follow_ups").format(count=row["follow_ups"]))
+        if row["causes"]:
+            parts.append(state.text("ui.missing.causes").format(count=row["causes"]))
+        who = f" ({row['teachers']})" if row["teachers"] else ""
+        lines.append(ft.Text(f"{row['class']}{who}: {'; '.join(parts)}", key=f"missing-{n}"))
+    rows.append(
+        ft.Container(
+            ft.Column(lines, spacing=2),
+            bgcolor=ft.Colors.ORANGE_50,
+            padding=10,
+            border_radius=8,
+            key="missing",
+        )
+    )
+    return rows
 
 
 def reports(state: AppState, refresh: Refresh) -> list[ft.Control]:
