@@ -125,3 +125,36 @@ def test_quick_ticks_all_land_because_a_stored_tick_does_not_redraw(
     check(screen, "item-floor", True)  # refused: the page is drawn again, with the reason
     assert tab.controls[0] is not screen
     assert find(tab.controls[0], "error-banner") is not None
+
+
+class ScrollingTab(BrowserTab):
+    """A page that records where the app asks each redrawn screen to scroll to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scrolled: list[tuple[Any, float]] = []
+
+    def run_task(self, handler: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.scrolled.append((getattr(handler, "__self__", None), kwargs.get("offset", 0.0)))
+        task: Future[Any] = Future()
+        return task
+
+
+def test_a_save_redraws_the_screen_where_the_teacher_was(phones: Phones, school: School) -> None:
+    """BUG: every save jumped the teacher's long screen back to the top."""
+    teacher = phones.sign_in("teacher1")
+    shell = Shell(teacher, SERVER_URL)
+    tab = ScrollingTab()
+    shell.attach(tab)  # type: ignore[arg-type]
+    body = find(tab.controls[0], "teacher")
+    assert body.on_scroll is not None
+    body.on_scroll(type("Scrolled", (), {"pixels": 480.0, "control": body})())
+    click(tab.controls[0], "refer-save")  # refused (no student): the page is drawn again
+    redrawn = find(tab.controls[0], "teacher")
+    assert redrawn is not body
+    assert tab.scrolled == [(redrawn, 480.0)]
+    # Another screen starts at its own top.
+    bar = find(tab.controls[0], "tabs")
+    bar.selected_index = 1
+    bar.on_change(type("Changed", (), {"control": bar})())
+    assert tab.scrolled == [(redrawn, 480.0)]
