@@ -21,20 +21,28 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import settings
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
+import server.models  # noqa: F401 - the tables TABLES lists
 from server.config import Settings
 from server.db import make_engine, migrate
 from server.main import create_app
 from tests.databases import fresh_postgres
 
 # Nothing in the suite times anything, hypothesis's per-example deadline included (a slow
-# first example on a busy machine is not a failure). Under CI hypothesis's own profile
-# (already without a deadline) stays the parent.
-settings.register_profile("untimed", parent=settings.default, deadline=None)
+# first example on a busy machine is not a failure). Under CI hypothesis's own profile is
+# the parent, but not its `derandomize`: replaying the same examples every run, CI would
+# never explore. A failure prints its seed and blob, so it can be replayed.
+settings.register_profile(
+    "untimed", parent=settings.default, deadline=None, derandomize=False, print_blob=True
+)
 settings.load_profile("untimed")
 
-# Children before parents; the counter row is reset rather than deleted.
-TABLES = ("access_tokens", "devices", "login_throttles", "users", "records", "changes")
+# Every table of the models, children before parents, so that nothing an earlier test
+# wrote survives into the next (a table added later is reset too). The counter row is
+# reset rather than deleted; the server's signing keys are made once per database.
+KEPT = {"seq_counter", "server_keys"}
+TABLES = tuple(t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name not in KEPT)
 
 
 @pytest.fixture(scope="session")
