@@ -80,6 +80,7 @@ class SchoolHealth:
         self.rule = ClusterRule.from_settings(settings)
         self.classes = sorted(school.live("classes").items(), key=lambda c: c[1]["name"])
         self.absences = school.live("absences")
+        self.students = school.live("students")  # read once: every check and absence names some
 
     @cached_property
     def checks_by_day(self) -> dict[date, list[tuple[str, dict[str, Any]]]]:
@@ -156,7 +157,7 @@ class SchoolHealth:
         return found
 
     def _check_row(self, check_id: str, check: dict[str, Any], slot: str) -> Row:
-        students = self.school.live("students")
+        students = self.students
         return {
             "slot": slot,
             "check": "done",
@@ -188,7 +189,7 @@ class SchoolHealth:
                 today,
             )
         )
-        students = self.school.live("students")
+        students = self.students
         classes = dict(self.classes)
         rows = []
         for absence_id, absence in self.absences.items():
