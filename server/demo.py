@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select, update
 
-from server import accounts, demo_history, demo_school, school_setup
+from server import accounts, demo_health, demo_history, demo_school, school_setup
 from server.models import Record, User
 from server.records import RecordWriter
 from shared.hlc import Clock
@@ -29,8 +29,9 @@ def is_empty(session: Session) -> bool:
 
 
 def seed(session: Session, clock: Clock, today: date | None = None) -> list[User]:
-    """Add the demo school's people, areas, checklists, classes and students, and a few
-    days of rounds before `today` (the school's today when not given); commits."""
+    """Add the demo school's people, areas, checklists, classes and students, a few days
+    of rounds before `today` (the school's today when not given), and the health chain of
+    those days and `today` (demo_health); commits."""
     today = today or datetime.now(DEMO_ZONE).date()
     people = (
         demo_school.LEAD,
@@ -88,6 +89,7 @@ def seed(session: Session, clock: Clock, today: date | None = None) -> list[User
     teachers = [u for u in users if u.role == Role.CLASS_TEACHER]
     per_class = demo_school.STUDENTS_PER_CLASS
     names = demo_school.student_names(per_class * len(demo_school.CLASSES), seed=2026)
+    classes: list[demo_health.DemoClass] = []
     for index, (name, name_en) in enumerate(demo_school.CLASSES):
         # teacher1 has classes 1 and 2, teacher2 classes 3 and 4, and so on.
         teacher = teachers[index // 2]
@@ -97,7 +99,7 @@ def seed(session: Session, clock: Clock, today: date | None = None) -> list[User
             "classes",
             {"name": name, "name_en": name_en, "teacher_ids": [str(teacher.id)]},
         )
-        for number in range(per_class):
+        student_ids = [
             school_setup.create(
                 writer,
                 lead_id,
@@ -107,8 +109,12 @@ def seed(session: Session, clock: Clock, today: date | None = None) -> list[User
                     "class_id": str(school_class.record_id),
                     "student_no": f"2026{index + 1:02d}{number + 1:02d}",
                 },
-            )
+            ).record_id
+            for number in range(per_class)
+        ]
+        classes.append(demo_health.DemoClass(school_class.record_id, teacher.id, student_ids))
     demo_history.seed(writer, cleaner_ids, area_ids, today, DEMO_ZONE)
+    demo_health.seed(writer, lead_id, classes, today, DEMO_ZONE)
     writer.finish()
     # The school was set up the day its history begins: the reports count what was due
     # from the day an area was set up, so this lets them show the days missed.

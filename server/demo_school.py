@@ -803,6 +803,65 @@ HISTORY_DEVIATIONS: tuple[DemoDeviation, ...] = (
     DemoDeviation("教学楼三层 卫生间", 1, missed=True),  # so it is overdue on the day seeded
 )
 
+# The health chain over the same days and the seeding day itself: every class checked in
+# the morning and at noon (晨午检) by its teacher, but for one noon check left undone on
+# the seeding day; an absence register with a fever cluster, an illness absence whose
+# cause nobody followed up, and a sick case closed with its return clearance (复课证明).
+CHECK_TIMES: dict[str, tuple[int, int]] = {"morning": (7, 40), "noon": (12, 20)}
+NOON_CHECK_MISSING = 7  # index in CLASSES: 初二(4)班 has no noon check on the seeding day
+
+
+@dataclass(frozen=True)
+class DemoAbsence:
+    class_index: int  # index in CLASSES
+    student: int  # the student's place in the class, by number (0 is the first)
+    days_ago: int  # 0 is the seeding day
+    kind: str = "illness"  # an AbsenceKind
+    symptom: str | None = None  # a SymptomCategory; None with saw_doctor None: no cause yet
+    saw_doctor: bool | None = None
+    diagnosis: str = ""
+    infectious: bool | None = None
+    note: str = ""
+
+
+# The first student of 初一(1)班 is the end-to-end tests' sick student: no absence of theirs.
+DEMO_ABSENCES: tuple[DemoAbsence, ...] = (
+    # A fever cluster: three students of 初一(3)班 off with fever on the seeding day.
+    DemoAbsence(2, 5, 0, symptom="fever", saw_doctor=True, diagnosis="发热待查"),
+    DemoAbsence(2, 11, 0, symptom="fever", saw_doctor=False, note="家长称在家观察体温"),
+    DemoAbsence(2, 17, 0, symptom="fever", saw_doctor=True, diagnosis="流感", infectious=True),
+    # Off ill the day before, and nobody has asked why yet: the cause is overdue.
+    DemoAbsence(5, 8, 1),
+    DemoAbsence(6, 3, 0, kind="personal", note="家中有事请假"),
+    DemoAbsence(1, 14, 2, symptom="gastrointestinal", saw_doctor=False, diagnosis="肠胃不适"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSickCase:
+    class_index: int
+    student: int
+    onset_days_ago: int  # found with fever at that day's morning check, sent home
+    returned_days_ago: int  # back at school, with the clinic's clearance
+    symptoms: str
+    medical_care: str
+    clearance_by: str
+    temperatures: tuple[float, ...]  # the teacher's daily phone follow-ups, from the onset
+
+
+# A student of 初二(1)班 found with fever at the morning check three days before seeding,
+# absent the next day, back the day before seeding: closed, clearance given.
+DEMO_SICK_CASE = DemoSickCase(
+    4,
+    20,
+    3,
+    1,
+    "晨检体温38.5℃，咽痛",
+    "社区卫生服务中心就诊，诊断急性咽炎",
+    "社区卫生服务中心 王医生",
+    (38.5, 37.4),
+)
+
 STUDENTS_PER_CLASS: int = 40
 
 # Common surnames with rough relative frequencies (the big five first).

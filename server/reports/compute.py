@@ -5,14 +5,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from server.reports.health import SchoolHealth
 from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot
 from shared.schedule import (
     area_history,
     area_today,
     caseload_order,
-    checks_done,
-    class_needs_checks,
     counseling_due,
     follow_up_state,
 )
@@ -165,8 +164,10 @@ def areas_today(school: SchoolSnapshot, today: date, lang: str = "zh") -> list[d
 def follow_up_coverage(
     school: SchoolSnapshot, start: date, end: date, today: date, lang: str = "zh"
 ) -> list[dict[str, Any]]:
-    """Per class: sick cases, follow-ups needed, done and missed, temperature checks."""
+    """Per class: sick cases, follow-ups needed, done and missed; and 晨午检, one check per
+    slot of every open day for every class (shared.health.missing_checks), sick or not."""
     visits = school.visit_days()
+    checks = SchoolHealth(school).coverage(start, end, today)
     classes = school.live("classes")
     rows = []
     for class_id, school_class in sorted(classes.items(), key=lambda c: c[1]["name"]):
@@ -178,16 +179,7 @@ def follow_up_coverage(
             required += len(in_range)
             done += sum(1 for d in state.done if start <= d <= end)
             missed += sum(1 for d in state.missed if start <= d <= end)
-        checks = [f for _, f in school.by("class_id", "temperature_checks", class_id)]
-        needed = checks_made = 0
-        day = start
-        while day <= min(end, today):
-            if class_needs_checks([c for _, c in cases], day):
-                needed += school.calendar.checks_per_day
-                checks_made += min(
-                    checks_done(checks, day, school.calendar), school.calendar.checks_per_day
-                )
-            day += timedelta(days=1)
+        needed, checks_made = checks.get(class_id, (0, 0))
         rows.append(
             {
                 "class_id": class_id,

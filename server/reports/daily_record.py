@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Any
 
-from server.reports import compute, export
+from server.reports import compute, export, health
 from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot
 from shared.i18n import t
-from shared.schedule import checks_done, class_needs_checks
+from shared.schedule import class_needs_checks
 
 Column = tuple[str, str]
 Section = tuple[str, list[dict[str, Any]], list[Column]]
@@ -37,11 +37,10 @@ SICK_COLUMNS: list[Column] = [
     ("temperature", "report.temperature"),
     ("by", "report.by"),
 ]
-CHECK_COLUMNS: list[Column] = [
-    ("class", "report.class"),
-    ("checks_needed", "report.checks_needed"),
-    ("checks_done", "report.checks_done"),
-]
+# The day's 晨午检, absences and cluster alerts: the health report's tables, less the day.
+CHECK_COLUMNS: list[Column] = [c for c in health.CHECK_COLUMNS if c[0] != "day"]
+ABSENCE_COLUMNS: list[Column] = [c for c in health.ABSENCE_COLUMNS if c[0] != "day"]
+CLUSTER_COLUMNS = health.CLUSTER_COLUMNS
 COUNSELING_COLUMNS: list[Column] = [
     ("risk_level", "report.risk"),
     ("open_cases", "report.open_cases"),
@@ -51,6 +50,7 @@ COUNSELING_COLUMNS: list[Column] = [
 
 def sections(school: SchoolSnapshot, day: date, today: date, lang: str) -> list[Section]:
     rounds = SchoolRounds(school)
+    chain = health.SchoolHealth(school)
     return [
         (
             "report.disinfection",
@@ -59,7 +59,9 @@ def sections(school: SchoolSnapshot, day: date, today: date, lang: str) -> list[
         ),
         ("report.flags", flag_rows(rounds, day, lang), FLAG_COLUMNS),
         ("report.sick_students", sick_rows(school, day, lang), SICK_COLUMNS),
-        ("report.temperature_checks", check_rows(school, day, lang), CHECK_COLUMNS),
+        ("report.checks", check_rows(chain, day, today, lang), CHECK_COLUMNS),
+        ("report.absences", chain.register(day, day, today, lang), ABSENCE_COLUMNS),
+        ("report.clusters", chain.clusters(day, day, lang), CLUSTER_COLUMNS),
         ("report.counseling", compute.counseling_counts(school, day), COUNSELING_COLUMNS),
     ]
 
@@ -78,7 +80,7 @@ def disinfection_rows(
         if row.outcome == "not_due":
             continue
         people, items, time = "", "", ""
-        record = school.records["disinfection_rounds"].get(row.round_id or "")
+        record = school.records.get("disinfection_rounds", {}).get(row.round_id or "")
         if record is not None and row.completed_at is not None:
             ticked = {k for k, v in (record.fields.get("items") or {}).items() if v.get("done")}
             authors = {
@@ -146,20 +148,11 @@ def sick_rows(school: SchoolSnapshot, day: date, lang: str) -> list[dict[str, An
     return sorted(rows, key=lambda r: (r["class"], r["student"]))
 
 
-def check_rows(school: SchoolSnapshot, day: date, lang: str) -> list[dict[str, Any]]:
-    rows = []
-    for class_id, school_class in sorted(
-        school.live("classes").items(), key=lambda c: c[1]["name"]
-    ):
-        cases = [c for _, c in school.by("class_id", "sick_cases", class_id)]
-        if not class_needs_checks(cases, day):
-            continue
-        checks = [c for _, c in school.by("class_id", "temperature_checks", class_id)]
-        rows.append(
-            {
-                "class": school.label(school_class, lang),
-                "checks_needed": school.calendar.checks_per_day,
-                "checks_done": checks_done(checks, day, school.calendar),
-            }
-        )
-    return rows
+def check_rows(
+    chain: health.SchoolHealth, day: date, today: date, lang: str
+) -> list[dict[str, Any]]:
+    """The day's checks by class and slot, each at its time of day in the school's zone."""
+    return [
+        {**row, "checked_at": row["checked_at"].strftime("%H:%M") if row.get("checked_at") else ""}
+        for row in health.slot_rows(chain.check_days(day, day, today, lang))
+    ]

@@ -18,7 +18,18 @@ Column = tuple[str, str]  # (row key, catalogue key of the header)
 
 # Headers whose column holds instants: they are written in the school's time zone, and the
 # header names the zone, so that a spreadsheet never shows a bare UTC time as local.
-ZONED = frozenset({"report.time"})
+ZONED = frozenset({"report.time", "report.check_time"})
+# Row keys whose values are words of the protocol's vocabularies (a slot, a symptom…): the
+# catalogue prefix each is said by. An absence's kind is `absence_kind`, apart from an
+# area's `kind`, because both are written in one workbook.
+VOCABULARY = {
+    "slot": "report.slot.",
+    "check": "report.check.",
+    "absence_kind": "report.absence.",
+    "symptom": "report.symptom.",
+    "cause": "report.cause.",
+    "rule": "report.cluster.",
+}
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -40,6 +51,10 @@ def _cell(row: dict[str, Any], key: str, lang: str, timezone: tzinfo) -> Any:
         return t(f"report.flag.{value}", lang)
     if key == "unit":
         return unit_text(str(value), lang)
+    if key in VOCABULARY:
+        return t(f"{VOCABULARY[key]}{value}", lang) if value else ""
+    if isinstance(value, bool):  # a yes-or-no answer (saw a doctor); None: not said
+        return t("report.yes" if value else "report.no", lang)
     if isinstance(value, datetime):
         return value.astimezone(timezone).strftime(TIME_FORMAT)
     if isinstance(value, date):

@@ -1,6 +1,6 @@
 """The lead's reports: JSON for screens, CSV/XLSX for spreadsheets, PDF for the files."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from server.deps import LeadUser, SessionDep, SettingsDep
 from server.errors import ApiError
-from server.reports import compute, export
+from server.reports import compute, export, health
 from server.reports import daily_record as record_sections
 from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot, load
@@ -198,6 +198,34 @@ def follow_ups(span: SpanDep, format: Format = "json", lang: Lang = "zh") -> Any
     return _reply(school, format, lang, f"follow-ups-{start}-{end}", sheets, body)
 
 
+@router.get("/health", responses=_errors)
+def health_chain(span: SpanDep, format: Format = "json", lang: Lang = "zh") -> Any:
+    """晨午检 per class, day and slot (up to today); the absence register with where each
+    illness absence's cause stands (病因追查); cluster alerts by the school's thresholds."""
+    school, today, start, end = span.reading.school, span.reading.today, span.start, span.end
+    chain = health.SchoolHealth(school)
+    days = chain.check_days(start, end, today, lang)
+    absences = chain.register(start, end, today, lang)
+    clusters = chain.clusters(start, end, lang)
+    sheets: list[Sheet] = [
+        ("checks", health.slot_rows(days), health.CHECK_COLUMNS),
+        ("absences", absences, health.ABSENCE_COLUMNS),
+        ("clusters", clusters, health.CLUSTER_COLUMNS),
+    ]
+    body = {
+        "start": start,
+        "end": end,
+        "as_of": today,
+        "slots": list(chain.slots),
+        "rule": asdict(chain.rule),
+        "days": days,
+        "absences": absences,
+        "causes_missing": [a for a in absences if a["cause"] in ("open", "overdue")],
+        "clusters": clusters,
+    }
+    return _reply(school, format, lang, f"health-{start}-{end}", sheets, body)
+
+
 @router.get("/counseling", responses=_errors)
 def counseling(reading: ReadingDep, format: Format = "json", lang: Lang = "zh") -> Any:
     """Open counseling cases and overdue contacts by risk level: counts, never notes."""
@@ -236,14 +264,20 @@ def daily_record(
     settings: SettingsDep,
     day: date | None = None,
     lang: Lang = "zh",
+    format: Literal["pdf", "xlsx"] = "pdf",
 ) -> Response:
-    """The printable daily record (防控记录) with who did each item."""
+    """The printable daily record (防控记录) with who did each item; `format=xlsx` gives
+    its sections as sheets, for reporting upward."""
     school = load(session, settings)
     today = _today(school, None)
     day = _within("day", day) or today
     if day > today:
         raise ApiError(422, "invalid_value", "day: the record of a day that has not come yet")
     sections = record_sections.sections(school, day, today, lang)
+    if format == "xlsx":
+        sheets = [(key.removeprefix("report."), rows, cols) for key, rows, cols in sections]
+        content = export.to_xlsx(sheets, lang, school.calendar.timezone)
+        return _file(content, XLSX, f"daily-record-{day}-{lang}.xlsx")
     series = compute.compliance_series(school, 30, today, end=day)
     pdf = export.daily_record_pdf(
         day, lang, sections, series, lead.user.display_name, school.calendar.timezone

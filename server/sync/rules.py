@@ -56,10 +56,16 @@ def check_references(
             _require_user(writer, teacher_id, {Role.CLASS_TEACHER}, "an active class teacher")
     if collection == "disinfection_rounds" and wanted("cleaner_id"):
         _require_user(writer, values["cleaner_id"], {Role.CLEANER, Role.LEAD}, "a cleaner")
-    if collection == "sick_cases" and (wanted("student_id") or wanted("class_id")):
+    # A sick case or an absence lives in its class's bucket: the class must be the
+    # student's, or a teacher could file one of another class's students under their own.
+    if collection in ("sick_cases", "absences") and (wanted("student_id") or wanted("class_id")):
         student = writer.live_row("students", as_uuid(values["student_id"]))
         if student is not None and student.fields.get("class_id") != values.get("class_id"):
             raise BrokenReference("class_id: the student is not in this class")
+    if collection == "absences" and values.get("case_id") and wanted("case_id"):
+        case = writer.live_row("sick_cases", as_uuid(values["case_id"]))
+        if case is not None and case.fields.get("student_id") != values.get("student_id"):
+            raise BrokenReference("case_id: the sick case is another student's")
 
 
 def referenced(collection: str, values: Mapping[str, Any]) -> Iterator[tuple[str, uuid.UUID]]:

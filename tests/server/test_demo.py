@@ -2,6 +2,7 @@
 and scripts/demo.sh, run for real."""
 
 import contextlib
+import io
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from bench.loopback import child_env, descendants, stop_group
@@ -230,6 +232,45 @@ def test_demo_history_shows_in_the_reports(
     assert overdue == {"教学楼三层 卫生间": ["王秀兰"], "男生宿舍楼 二层": ["张建军"]}
     first_area = next(a for a in today["areas"] if a["area"] == demo_school.AREAS[0].name)
     assert first_area["status"] == "due"  # no history: the end-to-end tests start from it
+
+
+def test_demo_health_chain_shows_in_the_reports(
+    seeded: tuple[Session, list[User]], client: TestClient
+) -> None:
+    """晨午检 every day but one noon check today, a fever cluster today, an illness absence
+    whose cause is overdue, a sick case closed with its clearance."""
+    session, _users = seeded
+    headers = auth(login(client, "lead", demo.DEMO_PASSWORD)["token"])
+    body = client.get("/api/v1/reports/health", headers=headers).json()
+    today = date.fromisoformat(body["as_of"])
+    first = demo_history.set_up_day(today)
+    body = client.get(
+        "/api/v1/reports/health", headers=headers, params={"start": str(first)}
+    ).json()
+    assert body["slots"] == ["morning", "noon"]
+    missing = {(row["day"], row["class"]): row["missing"] for row in body["days"] if row["missing"]}
+    assert missing == {(str(today), "初二(4)班"): ["noon"]}
+    assert len(body["days"]) == 8 * (demo_school.HISTORY_DAYS + 1)
+    fevers = [s for row in body["days"] for s in row["slots"] if s.get("fever_count")]
+    assert [len(s["fever_students"]) for s in fevers] == [1]
+    [overdue] = body["causes_missing"]
+    assert (overdue["class"], overdue["cause"]) == ("初二(2)班", "overdue")
+    [cluster] = body["clusters"]
+    assert (cluster["class"], cluster["symptom"], cluster["rule"]) == ("初一(3)班", "fever", "day")
+    assert (cluster["last"], cluster["students"]) == (str(today), 3)
+    kinds = Counter(a["absence_kind"] for a in body["absences"])
+    assert kinds["illness"] >= 5 and kinds["personal"] == 1
+    [case] = records.live(session, "sick_cases")
+    assert case.fields["status"] == "closed"
+    assert case.fields["clearance_by"] and case.fields["clearance_on"] == case.fields["returned_on"]
+    linked = [a for a in body["absences"] if a["case_id"] == str(case.record_id)]
+    assert [a["cause"] for a in linked] == ["recorded"]
+    pdf = client.get("/api/v1/reports/daily-record", headers=headers)
+    assert pdf.status_code == 200, pdf.text
+    pages = PdfReader(io.BytesIO(pdf.content)).pages
+    text = "".join("".join(page.extract_text().split()) for page in pages)
+    for word in ("晨午检", "未检", "聚集性病例预警", "初一(3)班"):
+        assert word in text, word
 
 
 def test_is_empty_counts_people(app: FastAPI) -> None:

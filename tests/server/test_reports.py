@@ -129,7 +129,7 @@ def week(client: TestClient, app: FastAPI) -> School:
                     "fever_count": 0,
                 },
             )
-            for hhmm in ("07:30", "14:00")
+            for hhmm in ("07:30", "12:30")  # by their time: morning and noon (no slot given)
         ],
     ]
     assert {r["status"] for r in teacher.push(*changes)} == {"applied"}

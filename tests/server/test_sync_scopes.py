@@ -336,3 +336,77 @@ def test_pull_pages_respect_the_limit(client: TestClient, app: FastAPI) -> None:
         json={"device_id": lead.device_id, "cursor": None, "limit": 10**9},
     )
     assert huge.status_code == 200 and len(huge.json()["changes"]) == 65
+
+
+def absence(phone: Phone, school: School, class_index: int = 0, **fields: object) -> dict:
+    class_id = school.class_ids[class_index]
+    values = {
+        "student_id": school.student_ids[class_id][2],
+        "class_id": class_id,
+        "day": "2026-11-30",
+        "kind": "illness",
+        "symptom": "fever",
+        "saw_doctor": True,
+        **fields,
+    }
+    return phone.change("absences", new_id(), values)
+
+
+def test_the_absence_register_stays_in_its_class(client: TestClient, app: FastAPI) -> None:
+    """Absences live in the class's bucket: its teachers and the lead receive them, nobody
+    else; a teacher writes them for their own classes' students only."""
+    school = small_school(app)
+    teacher1, teacher2 = Phone(client, "teacher1"), Phone(client, "teacher2")
+    counselor, lead, cleaner = (
+        Phone(client, "counselor1"),
+        Phone(client, "lead"),
+        Phone(client, "cleaner1"),
+    )
+    case_id, case = sick_case(school, teacher1)
+    sick_student = school.student_ids[school.class_ids[0]][0]
+    linked = absence(teacher1, school, case_id=case_id, student_id=sick_student)
+    assert [r["status"] for r in teacher1.push(case, linked)] == ["applied"] * 2
+    assert teacher2.push(absence(teacher2, school, 1))[0]["status"] == "applied"
+
+    # Another class's absence, or one filed under the wrong class: refused.
+    other_student = school.student_ids[school.class_ids[1]][0]
+    results = teacher1.push(
+        absence(teacher1, school, 1),
+        absence(teacher1, school, 0, student_id=other_student),
+        teacher1.change(
+            "temperature_checks",
+            new_id(),
+            {
+                "class_id": school.class_ids[1],
+                "checked_at": "2026-11-30T07:40:00+08:00",
+                "students_checked": 3,
+                "fever_count": 0,
+            },
+        ),
+    )
+    assert [r["error"]["code"] for r in results] == ["forbidden", "invalid_value", "forbidden"]
+    # Pointing at nobody, or at a case that does not exist (or is another student's).
+    results = teacher1.push(
+        absence(teacher1, school, student_id=new_id()),
+        absence(teacher1, school, case_id=new_id()),
+        absence(teacher1, school, case_id=case_id),  # the case is student 0's, this student 2
+    )
+    assert [r["error"]["code"] for r in results] == ["invalid_value"] * 3
+    assert "no students record" in results[0]["error"]["message"]
+    assert "no sick_cases record" in results[1]["error"]["message"]
+    # Cleaners, counselors (and the lead, who reads them) do not write absences.
+    for phone in (cleaner, counselor, lead):
+        [result] = phone.push(absence(phone, school))
+        assert result["error"]["code"] == "forbidden", phone
+
+    received = {
+        who: collections(phone.pull_all()[0])["absences"]
+        for who, phone in (
+            ("teacher1", teacher1),
+            ("teacher2", teacher2),
+            ("counselor", counselor),
+            ("cleaner", cleaner),
+            ("lead", lead),
+        )
+    }
+    assert received == {"teacher1": 1, "teacher2": 1, "counselor": 0, "cleaner": 0, "lead": 2}
