@@ -43,7 +43,7 @@ ROLE_KEYS = {
         "teacher",
         "teacher-sick",
         "new-case-save",
-        "missing",
+        "missing-banner",
         "refer-save",
     },
     "counselor": {"screen-counselor", "counselor", "counselor-caseload"},
