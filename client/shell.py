@@ -6,7 +6,7 @@ import flet as ft
 
 from client.app_state import AppState
 from client.screens import cleaner, counselor, lead, lead_setup, sign_in, sync_bar, teacher
-from client.screens.widgets import error_banner, inputs, walk
+from client.screens.widgets import error_banner, inputs, notice_banner, walk
 from shared.schemas.vocabulary import Role
 
 # Each role's tabs: (catalogue key, icon). A role never gets another role's screens.
@@ -74,6 +74,11 @@ class Shell:
                 self._top_bar(),
                 self._sync_bar,
                 error_banner(state),
+                notice_banner(state, self.nav.extra.get("notice", "")),
+                # A crisis is in sight on every counselor screen (no other role's).
+                counselor.crisis_banner(state, self._open_case)
+                if role is Role.COUNSELOR
+                else ft.Container(height=0),
                 sync_bar.rejected_list(state, self.refresh),
                 ft.Container(body, expand=True, padding=8),
                 bar,
@@ -95,9 +100,9 @@ class Shell:
         if role is Role.CLASS_TEACHER:
             return teacher.sick_students(state, self.refresh)
         if role is Role.COUNSELOR:
-            if nav.case_id:
-                return counselor.case_detail(state, self.refresh, nav.case_id, self._back)
-            return counselor.caseload(state, self.refresh, self._open_case)
+            return counselor.screen(
+                state, self.refresh, nav.extra, nav.case_id, self._open_case, self._back
+            )
         if nav.tab == 1:
             return lead_setup.manage(
                 state, self.refresh, nav.extra.get("section", ""), self._choose_section
@@ -155,6 +160,7 @@ class Shell:
 
     def _open_case(self, case_id: str) -> None:
         self.nav.case_id = case_id
+        self.nav.extra.pop("notice", None)  # said of the screen just left
         self.refresh()
 
     def _back(self) -> None:
@@ -187,7 +193,9 @@ class Shell:
             if key in typed and built.get(key) == self._built.get(key):
                 control.value = typed[key]
         self._built = built
-        self.page.controls = [ft.SafeArea(tree, expand=True)]
+        # Keyed, so Flet patches the page in place (the new tree adopts the drawn one's
+        # controls): a list scrolled down stays where it was after a save.
+        self.page.controls = [ft.SafeArea(tree, expand=True, key="page")]
         self.page.update()
 
     def refresh_sync_bar(self) -> None:

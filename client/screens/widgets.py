@@ -47,6 +47,20 @@ def error_banner(state: AppState) -> ft.Control:
     )
 
 
+def notice_banner(state: AppState, notice: str) -> ft.Control:
+    """The short word that a save went through (a catalogue key; said in the language of
+    the moment), where the error banner would be: above the screen, never scrolled away."""
+    if not notice or state.error is not None:
+        return ft.Container(height=0)
+    return ft.Container(
+        ft.Text(state.text(notice), color=ft.Colors.WHITE, key="notice-text"),
+        bgcolor=ft.Colors.GREEN_700,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=6),
+        border_radius=8,
+        key="notice-banner",
+    )
+
+
 def field(label: str, key: str, **options: Any) -> ft.TextField:
     return ft.TextField(label=label, key=key, **options)
 
