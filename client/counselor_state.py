@@ -82,7 +82,7 @@ class CounselorState(StateCore):
         )
 
     @action
-    def open_case(
+    def open_counseling_case(
         self,
         student_id: str | None,
         origin: str | None,

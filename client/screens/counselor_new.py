@@ -89,7 +89,7 @@ def new_case(
                 "new.note": note.value or "",
             }
         )
-        case_id = state.open_case(
+        case_id = state.open_counseling_case(
             draft.get("new.student"), origin.value, risk.value, day, note.value or ""
         )
         if case_id is None:
