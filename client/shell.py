@@ -80,7 +80,7 @@ class Shell:
                 if role is Role.COUNSELOR
                 else ft.Container(height=0),
                 sync_bar.rejected_list(state, self.refresh),
-                ft.Container(body, expand=True, padding=8),
+                ft.Container(body, expand=True, padding=8, key="body"),  # patched in place
                 bar,
             ],
             expand=True,
