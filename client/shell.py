@@ -193,9 +193,12 @@ class Shell:
             if key in typed and built.get(key) == self._built.get(key):
                 control.value = typed[key]
         self._built = built
-        # Keyed, so Flet patches the page in place (the new tree adopts the drawn one's
-        # controls): a list scrolled down stays where it was after a save.
-        self.page.controls = [ft.SafeArea(tree, expand=True, key="page")]
+        # Keyed, Flet patches the page in place (the new tree adopts the drawn one's
+        # controls): a list scrolled down stays where it was after a save, instead of a new
+        # tree drawn from the top. The counselor's screens for now: the other roles' browser
+        # walks have yet to run against it.
+        in_place = "page" if self.state.role is Role.COUNSELOR else None
+        self.page.controls = [ft.SafeArea(tree, expand=True, key=in_place)]
         self.page.update()
 
     def refresh_sync_bar(self) -> None:
