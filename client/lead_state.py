@@ -78,6 +78,23 @@ class LeadState(StateCore):
             "counseling_by_risk": {r: risks.get(r, 0) for r in ("crisis", "high", "medium", "low")},
         }
 
+    def crisis_holders(self) -> list[tuple[str, int]]:
+        """Who holds an open crisis case, by name from the staff list, with how many: the
+        lead knows whom to back up, never which student or what was said."""
+        held: Counter[str] = Counter(
+            str(f.get("counselor_id") or "")
+            for f in self._records("counseling_cases").values()
+            if f.get("status", "open") == "open" and f.get("risk_level") == "crisis"
+        )
+        named = [(self._holder_name(who), n) for who, n in held.items()]
+        return sorted(named, key=lambda holder: (-holder[1], holder[0]))
+
+    def _holder_name(self, who: str) -> str:
+        if not who:  # a case opened before cases named who holds them
+            return self.text("ui.holder_unknown")
+        # Someone not (yet) in the staff list this phone keeps: said as the cleaners are.
+        return self.person_name(who) or f"{self.text('role.counselor')} {who[:8]}"
+
     def flagged(self, days: int = 7) -> list[dict[str, Any]]:
         """Doses and readings out of line in the last `days`, newest first: which area and
         item, what was recorded against what is asked, by whom, on which day."""

@@ -87,8 +87,12 @@ class Shell:
                 self._top_bar(),
                 self._sync_bar,
                 error_banner(state),
+                # A crisis is in sight on every counselor screen (no other role's).
+                counselor.crisis_banner(state, self._open_case)
+                if role is Role.COUNSELOR
+                else ft.Container(height=0),
                 sync_bar.rejected_list(state, self.refresh),
-                ft.Container(body, expand=True, padding=8),
+                ft.Container(body, expand=True, padding=8, key="body"),  # patched in place
                 bar,
             ],
             expand=True,
@@ -110,9 +114,9 @@ class Shell:
                 return class_day.class_day(state, self.refresh, nav.extra)
             return teacher.sick_students(state, self.refresh, self._class_day)
         if role is Role.COUNSELOR:
-            if nav.case_id:
-                return counselor.case_detail(state, self.refresh, nav.case_id, self._back)
-            return counselor.caseload(state, self.refresh, self._open_case)
+            return counselor.screen(
+                state, self.refresh, nav.extra, nav.case_id, self._open_case, self._back
+            )
         if nav.tab == 1:
             return lead_setup.manage(
                 state, self.refresh, nav.extra.get("section", ""), self._choose_section
@@ -174,6 +178,7 @@ class Shell:
 
     def _open_case(self, case_id: str) -> None:
         self.nav.case_id = case_id
+        self.nav.extra.pop("notice", None)  # said of the screen just left
         self.refresh()
 
     def _back(self) -> None:
@@ -230,7 +235,12 @@ class Shell:
             if key in typed and built.get(key) == self._built.get(key):
                 control.value = typed[key]
         self._built = built
-        self.page.controls = [ft.SafeArea(tree, expand=True)]
+        # Keyed, Flet patches the page in place (the new tree adopts the drawn one's
+        # controls): a list scrolled down stays where it was after a save, instead of a new
+        # tree drawn from the top. The counselor's screens for now: the other roles' browser
+        # walks have yet to run against it.
+        in_place = "page" if self.state.role is Role.COUNSELOR else None
+        self.page.controls = [ft.SafeArea(tree, expand=True, key=in_place)]
         self.page.update()
         scrolled, self._scrolled = self._scrolled, None
         run_task = getattr(self.page, "run_task", None)

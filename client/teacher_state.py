@@ -297,6 +297,7 @@ class TeacherState(StateCore):
                 "student_id": f["student_id"],
                 "status": f.get("status", "new"),
                 "reason": f.get("reason", ""),
+                "declined_reason": f.get("declined_reason", ""),  # the counselor's words
             }
             for rid, f in sorted(self._records("referrals").items())
         ]

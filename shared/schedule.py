@@ -7,7 +7,7 @@
   the day the student is back; a past day without one is missed.
 - While a class has an open sick case, it needs `checks_per_day` temperature checks a day.
 - A counseling case needs a contact within the longest interval of its current risk level
-  (or by the next follow-up the counselor set, if sooner).
+  (or by the next contact the counselor set, if sooner and not yet met by a contact).
 Days are the school's days: instants are turned into dates in the school's time zone.
 """
 
@@ -316,7 +316,9 @@ def counseling_due(
     if last is None and not case.get("opened_on"):
         due_on = today
     if case.get("next_follow_up"):
-        due_on = min(due_on, date.fromisoformat(str(case["next_follow_up"])))
+        planned = date.fromisoformat(str(case["next_follow_up"]))
+        if last is None or planned > last:  # a contact held on the day or since has met it
+            due_on = min(due_on, planned)
     return CaseDue(case_id, risk, last, due_on, today > due_on)
 
 

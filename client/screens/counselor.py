@@ -1,33 +1,51 @@
-"""The counselor: caseload (crises first), a case's timeline, interventions, referrals inbox."""
+"""The counselor: what is due today, the caseload (crises first), the referrals inbox, and
+the crisis banner on every counselor screen. A case's detail is in `counselor_case`, a
+case opened without a referral in `counselor_new`, the inbox's cards in `counselor_inbox`.
+
+`draft` is the shell's `Navigation.extra`: what was chosen or typed in a form survives the
+redraw after a refusal, and `draft["notice"]` says what was just saved (`said`).
+"""
 
 from collections.abc import Callable
 
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import (
-    Refresh,
-    big_button,
-    chosen_day,
-    day_choice,
-    field,
-    heading,
-    labelled,
-)
-from shared.schemas.vocabulary import InterventionKind, RiskLevel
+from client.screens import counselor_case, counselor_inbox, counselor_new
+from client.screens.counselor_words import RISK_COLOURS
+from client.screens.widgets import Refresh, big_button, heading
 
-RISKS = tuple(reversed([r.value for r in RiskLevel]))  # crisis first
-KINDS = tuple(k.value for k in InterventionKind)
-RISK_COLOURS = {
-    "crisis": ft.Colors.RED_800,
-    "high": ft.Colors.ORANGE_800,
-    "medium": ft.Colors.AMBER_800,
-    "low": ft.Colors.GREEN_700,
-}
+OpenCase = Callable[[str], None]
 
 
-def caseload(state: AppState, refresh: Refresh, open_case: Callable[[str], None]) -> ft.Control:
-    rows: list[ft.Control] = [heading(state.text("ui.caseload"), "counselor-caseload")]
+def screen(
+    state: AppState,
+    refresh: Refresh,
+    draft: dict[str, str],
+    case_id: str | None,
+    open_case: OpenCase,
+    back: Refresh,
+) -> ft.Control:
+    """The counselor's body: a case, the form for a new one, or the caseload."""
+    if case_id:
+        return counselor_case.case_detail(state, refresh, draft, case_id, back)
+    if draft.get("new_case"):
+        return counselor_new.new_case(state, refresh, draft, open_case)
+    return caseload(state, refresh, draft, open_case)
+
+
+def caseload(
+    state: AppState, refresh: Refresh, draft: dict[str, str], open_case: OpenCase
+) -> ft.Control:
+    def start_new(_event: object) -> None:
+        draft.pop("notice", None)
+        draft["new_case"] = "1"
+        refresh()
+
+    rows: list[ft.Control] = [
+        heading(state.text("ui.caseload"), "counselor-caseload"),
+        today_line(state),
+    ]
     for case in state.caseload():
         due = state.text("ui.due_on").format(day=case["due_on"].isoformat())
         if case["overdue"]:
@@ -51,30 +69,11 @@ def caseload(state: AppState, refresh: Refresh, open_case: Callable[[str], None]
                 )
             )
         )
-    if len(rows) == 1:
+    if len(rows) == 2:
         rows.append(ft.Text(state.text("ui.none")))
+    rows.append(big_button(state.text("ui.new_counseling_case"), start_new, "new-case"))
     rows += [ft.Divider(), heading(state.text("ui.inbox"))]
-    waiting = [r for r in state.referrals() if r["status"] == "new"]
-    if not waiting:
-        rows.append(ft.Text(state.text("ui.none"), key="inbox-empty"))
-    for referral in waiting:
-
-        def accept(_event: object, referral_id: str = referral["referral_id"]) -> None:
-            state.accept_referral(referral_id)
-            refresh()
-
-        rows.append(
-            ft.ListTile(
-                title=ft.Text(referral["student"]),
-                subtitle=ft.Text(referral["reason"], size=12),
-                trailing=ft.Button(
-                    content=state.text("ui.accept"),
-                    on_click=accept,
-                    key=f"accept-{referral['referral_id']}",
-                ),
-                key=f"inbox-{referral['referral_id']}",
-            )
-        )
+    rows += counselor_inbox.inbox(state, refresh, draft)
     return ft.Column(
         rows,
         scroll=ft.ScrollMode.AUTO,
@@ -83,77 +82,56 @@ def caseload(state: AppState, refresh: Refresh, open_case: Callable[[str], None]
     )
 
 
-def case_detail(state: AppState, refresh: Refresh, case_id: str, back: Refresh) -> ft.Control:
-    kind = ft.Dropdown(
-        label=state.text("ui.kind"),
-        value="individual_talk",
-        options=[ft.DropdownOption(key=k, text=state.text(f"intervention.{k}")) for k in KINDS],
-        key="intervention-kind",
-    )
-    risk = ft.Dropdown(
-        label=state.text("ui.risk"),
-        options=[ft.DropdownOption(key=r, text=state.text(f"risk.{r}")) for r in RISKS],
-        key="intervention-risk",
-    )
-    note = field(state.text("ui.note"), "intervention-note", multiline=True, min_lines=3)
-    next_day = day_choice(
-        state, state.text("ui.next_follow_up"), "intervention-next", (1, 3, 7, 14, 30)
+def today_line(state: AppState) -> ft.Control:
+    """Nothing missed: contacts due or overdue today and referrals waiting, in one line."""
+    due = state.due_today()
+    parts = []
+    if due["due"]:
+        parts.append(state.text("ui.due_today").format(count=due["due"]))
+        if due["overdue"]:
+            parts.append(state.text("ui.due_overdue").format(count=due["overdue"]))
+    if due["new_referrals"]:
+        parts.append(state.text("ui.new_referrals").format(count=due["new_referrals"]))
+    return ft.Text(
+        " · ".join(parts) or state.text("ui.nothing_due_counselor"),
+        color=ft.Colors.RED_700 if due["overdue"] else None,
+        weight=ft.FontWeight.BOLD if parts else None,
+        key="counselor-today",
     )
 
-    def save(_event: object) -> None:
-        state.add_intervention(
-            case_id,
-            kind.value or "individual_talk",
-            note.value or "",
-            risk_level=risk.value,
-            next_follow_up=chosen_day(next_day),
-        )
-        refresh()
 
-    now = next((c for c in state.caseload() if c["case_id"] == case_id), None)
+SHOWN_CRISES = 3  # more than this and the banner would push the screen off the phone
 
-    rows: list[ft.Control] = [
-        ft.Row(
-            [
-                ft.IconButton(
-                    ft.Icons.ARROW_BACK,
-                    tooltip=state.text("ui.back"),
-                    on_click=lambda _e: back(),
-                    key="back",
-                ),
-                ft.Container(  # a long name wraps beside the arrow
-                    heading(now["student"] if now else state.text("ui.caseload")), expand=True
-                ),
-            ]
-        ),
-        ft.Text(
-            state.text("ui.current").format(
-                risk=state.text(f"risk.{now['risk_level']}"), day=now["due_on"].isoformat()
-            )
-            if now
-            else "",
-            color=RISK_COLOURS[now["risk_level"]] if now else None,
-            key="case-now",
-        ),
-        labelled(kind),
-        labelled(risk),
-        next_day,
-        note,
-        big_button(state.text("ui.add_intervention"), save, "intervention-save"),
-        ft.Divider(),
-    ]
-    for entry in state.timeline(case_id):
+
+def crisis_banner(state: AppState, open_case: OpenCase) -> ft.Control:
+    """Every open crisis case, above every counselor screen; a tap opens the case. The
+    shell draws it for counselors only (`crisis_cases` is empty for anyone else too)."""
+    crises = state.crisis_cases()
+    if not crises:
+        return ft.Container(height=0)
+    rows: list[ft.Control] = []
+    for crisis in crises[:SHOWN_CRISES]:
+
+        def go(_event: object, case_id: str = crisis["case_id"]) -> None:
+            open_case(case_id)
+
         rows.append(
-            ft.ListTile(
-                title=ft.Text(
-                    f"{entry['held_on']} · {state.text('intervention.' + entry['kind'])}"
-                ),
-                subtitle=ft.Text(entry.get("note", "")),
+            ft.TextButton(
+                content=state.text("ui.crisis_banner").format(student=crisis["student"]),
+                icon=ft.Icons.WARNING,
+                icon_color=ft.Colors.WHITE,
+                style=ft.ButtonStyle(color=ft.Colors.WHITE),
+                on_click=go,
+                key=f"crisis-{crisis['case_id']}",
             )
         )
-    return ft.Column(
-        rows,
-        scroll=ft.ScrollMode.AUTO,
-        key="case-detail",
-        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    if len(crises) > SHOWN_CRISES:
+        more = state.text("ui.crisis_more").format(count=len(crises) - SHOWN_CRISES)
+        rows.append(ft.Text(more, color=ft.Colors.WHITE))
+    return ft.Container(
+        ft.Column(rows, spacing=0),
+        bgcolor=ft.Colors.RED_800,
+        padding=ft.Padding.symmetric(horizontal=8, vertical=4),
+        border_radius=8,
+        key="crisis-banner",
     )

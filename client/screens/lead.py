@@ -111,6 +111,12 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
             "chart-counseling",
         )
     )
+    # Who holds a crisis, to back them up: names and counts, never a student or a note.
+    rows += [heading(state.text("ui.crisis_holders"))]
+    rows += [
+        ft.Text(state.text("ui.crisis_holder").format(name=name, count=n), key=f"crisis-holder-{i}")
+        for i, (name, n) in enumerate(state.crisis_holders())
+    ] or [ft.Text(state.text("ui.none"), key="crisis-holders-none")]
     rows += [ft.Divider(), *reports(state, refresh), ft.Divider(), conflicts(state, refresh)]
     return ft.Column(
         rows,

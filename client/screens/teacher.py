@@ -276,7 +276,8 @@ def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
     for referral in referrals:
         rows.append(
             ft.Text(
-                f"{referral['student']} · {state.text('status.' + referral['status'])}",
+                f"{referral['student']} · {state.text('status.' + referral['status'])}"
+                + (f": {referral['declined_reason']}" if referral["declined_reason"] else ""),
                 key=f"referral-{referral['referral_id']}",
             )
         )

@@ -264,7 +264,7 @@ def test_teacher_temperature_check_and_referral_status(
     assert server_record(app, "referrals", referral["referral_id"]) is not None
 
     counselor = phones.sign_in("counselor1")
-    counselor.accept_referral(referral["referral_id"])
+    counselor.accept_referral(referral["referral_id"], "medium")
     synced(counselor, teacher)
     # The teacher follows the referral by its status only: no counseling record reaches them.
     assert [r["status"] for r in teacher.referrals()] == ["accepted"]
@@ -292,7 +292,7 @@ def test_counselor_accepts_referrals_and_sees_crises_first(
     assert {r["referral_id"] for r in counselor.referrals()} == {quiet, urgent}
     assert {r["status"] for r in counselor.referrals()} == {"new"}
 
-    medium_case = counselor.accept_referral(quiet)
+    medium_case = counselor.accept_referral(quiet, "medium")
     crisis_case = counselor.accept_referral(urgent, "crisis")
     assert counselor.error is None
     assert [c["case_id"] for c in counselor.caseload()] == [crisis_case, medium_case]
@@ -319,7 +319,7 @@ def test_intervention_changes_risk_and_builds_the_timeline(
 ) -> None:
     [referral] = _referrals(phones, school, 1)
     counselor = phones.sign_in("counselor1")
-    case_id = counselor.accept_referral(referral)
+    case_id = counselor.accept_referral(referral, "medium")
     assert case_id is not None
     counselor.add_intervention(case_id, "individual_talk", "第一次谈话", risk_level="high")
     assert counselor.error is None

@@ -627,6 +627,7 @@ def test_counselor_accepts_a_referral_and_adds_an_intervention(
     [referral] = state.referrals()
     assert has(tree, f"inbox-{referral['referral_id']}")
     assert "情绪低落" in texts(tree)
+    type_into(tree, f"risk-{referral['referral_id']}", "medium")  # chosen, never assumed
     click(tree, f"accept-{referral['referral_id']}")
     assert state.error is None
     [case] = state.caseload()
@@ -636,7 +637,7 @@ def test_counselor_accepts_a_referral_and_adds_an_intervention(
     tile = find(tree, f"case-{case_id}")
     assert text_of(tile.title) == "学生01 · 中"
     due = (TODAY + timedelta(days=7)).isoformat()
-    assert text_of(tile.subtitle) == f"应联系日期 {due}"
+    assert text_of(tile.subtitle) == f"下次联系 {due}"
 
     tile.on_click(Event(tile))
     tree = shell.build()
@@ -652,7 +653,7 @@ def test_counselor_accepts_a_referral_and_adds_an_intervention(
     assert "与家长电话沟通四十分钟" in texts(tree)
     assert fields_of(state, "counseling_cases", case_id)["risk_level"] == "crisis"
     tomorrow = (TODAY + timedelta(days=1)).isoformat()  # a crisis is seen every day
-    assert text_of(find(tree, "case-now")) == f"当前: 危机 · 下次随访 {tomorrow}"
+    assert text_of(find(tree, "case-now")) == f"当前: 危机 · 下次联系 {tomorrow}"
 
     # The next follow-up picked from the named days, shown with their dates (it can bring a
     # contact forward, never put off what the risk level asks: the case is now low risk).
@@ -666,7 +667,7 @@ def test_counselor_accepts_a_referral_and_adds_an_intervention(
     click(tree, "intervention-save")
     assert state.error is None
     assert fields_of(state, "counseling_cases", case_id)["next_follow_up"] == in_three_days
-    assert text_of(find(shell.build(), "case-now")) == f"当前: 低 · 下次随访 {in_three_days}"
+    assert text_of(find(shell.build(), "case-now")) == f"当前: 低 · 下次联系 {in_three_days}"
 
     click(tree, "back")
     tree = shell.build()

@@ -1,6 +1,6 @@
 """The school's rules, with fixed days and clocks (no test depends on today's date)."""
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.schedule import (
@@ -156,6 +156,10 @@ def test_counseling_intervals_follow_the_current_risk_level() -> None:
     # The counselor's own next follow-up wins when sooner.
     low = {"risk_level": "low", "opened_on": "2026-11-23", "next_follow_up": "2026-11-26"}
     assert counseling_due("c", low, [MON], WED, SHANGHAI).due_on == THU
+    # Met by a contact on the day (or after): the next contact set then is spent, and the
+    # risk level's interval counts from that contact (not overdue ever after).
+    met = counseling_due("c", low, [MON, THU], SAT, SHANGHAI)
+    assert (met.due_on, met.overdue) == (THU + timedelta(days=30), False)
     # The lead's intervals replace the defaults.
     strict = SchoolCalendar(contact_intervals={"crisis": 1, "high": 1, "medium": 2, "low": 7})
     assert counseling_due("c", high, [MON], WED, strict).overdue
