@@ -108,6 +108,24 @@ def postgres_reachable() -> bool:
     return True
 
 
+def rounds_in(database_url: str) -> int:
+    """The disinfection rounds the database holds (the demo school seeds a few days')."""
+    from sqlalchemy import text
+
+    from server.config import Settings
+    from server.db import make_engine
+
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT count(*) FROM records WHERE collection = 'disinfection_rounds'")
+            ).scalar_one()
+            return int(found)
+    finally:
+        engine.dispose()
+
+
 def seed_demo(database_url: str) -> None:
     """Migrate the empty database and seed the demo school into it (as `server.cli demo`)."""
     use_cheap_password_hashes()

@@ -38,7 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 from bench import store_bench
 from bench.browser import PHONE, WorkerPython, find, launch, tap, type_into, wait_until
-from bench.harness import CHEAP_ARGON2, DEMO_PASSWORD, REPO, fresh_database, login, machine
+from bench.harness import (
+    CHEAP_ARGON2,
+    DEMO_PASSWORD,
+    REPO,
+    fresh_database,
+    login,
+    machine,
+    rounds_in,
+)
 from bench.loopback import ServerProcess
 from bench.sync_bench import native_device, run_client, run_peer
 from shared.i18n import t
@@ -71,6 +79,8 @@ def demo_server(database: str, folder: Path, web_dir: Path) -> Iterator[ServerPr
     with fresh_database(database, folder) as url:
         env = {"CAREROUNDS_WEB_DIR": str(web_dir), **CHEAP_ARGON2}
         server = ServerProcess.cli(["demo"], url, folder / "server", env=env).ready()
+        # The demo school's own history, which every device holds besides the N.
+        server.demo_rounds = rounds_in(url)  # type: ignore[attr-defined]
         try:
             yield server
         finally:
@@ -337,8 +347,9 @@ json.dumps({**out, "count": report.pushed, "rejected": report.rejected,
 
 
 def browser_sync(
-    playwright: "Playwright", base: str, profile: Path, n: int, push_n: int
+    playwright: "Playwright", base: str, profile: Path, n: int, push_n: int, demo: int = 0
 ) -> dict[str, Any]:
+    """`demo`: the rounds the demo school seeded, which the browser holds besides the N."""
     device_id = f"bench-browser-{uuid.uuid4().hex[:8]}"
     signed_in = login(base, "cleaner2", device_id)
     args = {
@@ -360,8 +371,8 @@ def browser_sync(
         python.run(header + _ROUND + SETUP)
         log(f"browser N={n}: initial sync")
         pull = python.run(PULL)
-        if pull["rounds"] != n:
-            raise RuntimeError(f"the browser holds {pull['rounds']} rounds, not {n}")
+        if pull["rounds"] != n + demo:
+            raise RuntimeError(f"the browser holds {pull['rounds']} rounds, not {n} + {demo}")
         log(f"browser N={n}: {push_n} edits")
         edit = python.run(f"N = {push_n}\n" + EDIT)
         log(f"browser N={n}: push of {push_n}")
@@ -411,7 +422,14 @@ def sync_run(
             native = run_client({**fresh, "phase": "pull", "n": n})
             figures["native_pull_per_s"] = round(native["count"] / native["seconds"])
             figures["native_seed_push_per_s"] = round(n / seeded["seconds"])
-            browser = browser_sync(playwright, server.base, folder / "profile", n, push_n)
+            browser = browser_sync(
+                playwright,
+                server.base,
+                folder / "profile",
+                n,
+                push_n,
+                server.demo_rounds,  # type: ignore[attr-defined]
+            )
             figures.update({f"browser_{key}": value for key, value in browser.items()})
     if peer:
         theirs = run_peer(n)

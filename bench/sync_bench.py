@@ -43,6 +43,7 @@ from bench.harness import (
     machine,
     peak_rss_mb,
     profiled_argv,
+    rounds_in,
     seed_demo,
 )
 from bench.store_bench import a_round
@@ -90,9 +91,10 @@ def run_ours(
         folder = Path(tmp)
         with fresh_database(database, folder) as url:
             seed_demo(url)
+            demo = rounds_in(url)  # the demo school's own history, held besides the N
             server = Server(url, folder / "server")
             try:
-                return _phases(server, folder, database, n, batch_size, page_limit, profile)
+                return _phases(server, folder, database, n, batch_size, page_limit, profile, demo)
             finally:
                 server.stop()
 
@@ -120,6 +122,7 @@ def _phases(
     batch_size: int | None,
     page_limit: int | None,
     profile: Path | None,
+    demo: int = 0,
 ) -> dict[str, Any]:
     devices = {}
     for name, username in (("pusher", "cleaner1"), ("fresh", "cleaner2")):
@@ -153,8 +156,10 @@ def _phases(
     if push["count"] != n or push["rejected"] or push["pending"]:
         raise RuntimeError(f"the push did not go through: {push}")
     pull = phase("pull", "fresh", n)
-    if pull["rounds_held"] != n:
-        raise RuntimeError(f"the fresh device holds {pull['rounds_held']} rounds, not {n}")
+    if pull["rounds_held"] != n + demo:
+        raise RuntimeError(
+            f"the fresh device holds {pull['rounds_held']} rounds, not {n} + the demo's {demo}"
+        )
     change = phase("change", "pusher", changed)
     incremental = phase("incremental", "fresh", 0)
     if incremental["count"] != changed:

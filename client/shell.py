@@ -161,27 +161,32 @@ class Shell:
         self.refresh()
 
     def _tab_changed(self, event: object) -> None:
+        self._moved()
         self.nav.tab = int(getattr(getattr(event, "control", None), "selected_index", 0) or 0)
         self.refresh()
 
     def _choose_section(self, section: str) -> None:
+        self._moved()
         self.nav.extra["section"] = section
         self.refresh()
 
     def _class_day(self) -> None:
+        self._moved()
         self.nav.tab = 1
         self.refresh()
 
     def _open_area(self, area_id: str) -> None:
+        self._moved()
         self.nav.area_id = area_id
         self.refresh()
 
     def _open_case(self, case_id: str) -> None:
+        self._moved()
         self.nav.case_id = case_id
-        self.nav.extra.pop("notice", None)  # said of the screen just left
         self.refresh()
 
     def _back(self) -> None:
+        self._moved()
         self.nav.area_id = None
         self.nav.case_id = None
         self.refresh()
@@ -218,6 +223,10 @@ class Shell:
     def attach(self, page: ft.Page) -> None:
         self.page = page
         self.refresh()
+
+    def _moved(self) -> None:
+        """A notice ("saved") is said of the screen it was said on, not the next one."""
+        self.state.notice = None
 
     def refresh(self, keep_typed: bool = False) -> None:
         """Redraw the page from the state. After a background sync (`keep_typed`), what

@@ -141,9 +141,11 @@ def _closing(
     def close(_event: object) -> None:
         draft.pop("confirm_close", None)
         state.close_counseling_case(case_id, outcome.value or "")
-        if said(state, draft, "notice.case_closed"):
+        if state.error is None:
             draft.pop(f"outcome.{case_id}", None)
-            back()
+            back()  # to the caseload, which then says the case was closed
+            said(state, draft, "notice.case_closed")
+            refresh()
         else:
             draft[f"outcome.{case_id}"] = outcome.value or ""
             refresh()
