@@ -376,6 +376,31 @@ class LeadState(StateCore):
         body = self._office().file(path)
         return name, body
 
+    # The school's health rules -------------------------------------------------------
+
+    def health_rules(self) -> dict[str, Any]:
+        """The 晨午检 slots, the cluster alert's thresholds, whether a return needs a
+        clearance: as set, or the defaults."""
+        settings = self._records("school_settings").get(str(SCHOOL_SETTINGS_ID), {})
+        rule = ClusterRule.from_settings(settings)
+        return {
+            "check_slots": list(slots_of(settings)),
+            "cluster_day_count": rule.day_count,
+            "cluster_window_count": rule.window_count,
+            "cluster_window_days": rule.window_days,
+            "clearance_required": bool(settings.get("clearance_required", True)),
+        }
+
+    @action
+    def set_health_rules(self, **rules: Any) -> None:
+        """Change some of `health_rules` (numbers may come as typed)."""
+        if "check_slots" in rules and not rules["check_slots"]:
+            raise MissingInput("slots_needed")
+        for key, value in rules.items():
+            validate_field(COLLECTIONS["school_settings"], key, value)
+        self._store().edit("school_settings", str(SCHOOL_SETTINGS_ID), dict(rules))
+        self._done("ui.saved.rules")
+
     # The school's calendar ----------------------------------------------------------
 
     def school_calendar(self) -> dict[str, Any]:

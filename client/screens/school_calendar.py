@@ -1,12 +1,14 @@
-"""The school's calendar, set by the lead: weekdays closed every week, holidays, and
-make-up school days (调休). Nothing is due on a closed day. A synced record: offline."""
+"""The school's calendar and rules, set by the lead: weekdays closed every week, holidays,
+make-up school days (调休: nothing is due on a closed day), and the health chain's rules.
+One synced record: this works offline."""
 
 from datetime import date
 
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, field, heading
+from client.screens.widgets import Refresh, field, heading, reading
+from shared.schemas.vocabulary import CheckSlot
 
 WEEKDAYS = range(7)  # 0 Monday … 6 Sunday
 
@@ -68,8 +70,66 @@ def calendar(state: AppState, refresh: Refresh) -> list[ft.Control]:
         open_day,
         open_label,
         ft.Button(content=state.text("ui.add_make_up_day"), on_click=add_open, key="open-day-save"),
+        ft.Divider(),
+        *health_rules(state, refresh),
     ]
     return rows
+
+
+def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
+    """The school's rules for the health chain: the 晨午检 slots, when absences make a
+    cluster alert, and whether a student's return needs a clearance (复课证明)."""
+    rules = state.health_rules()
+    slots = {
+        slot: ft.Checkbox(
+            label=state.text(f"slot.{slot}"),
+            value=slot in rules["check_slots"],
+            key=f"rule-slot-{slot}",
+        )
+        for slot in (s.value for s in CheckSlot)
+    }
+    day_count = field(
+        state.text("field.school_settings.cluster_day_count"),
+        "rule-day-count",
+        value=str(rules["cluster_day_count"]),
+    )
+    window_count = field(
+        state.text("field.school_settings.cluster_window_count"),
+        "rule-window-count",
+        value=str(rules["cluster_window_count"]),
+    )
+    window_days = field(
+        state.text("field.school_settings.cluster_window_days"),
+        "rule-window-days",
+        value=str(rules["cluster_window_days"]),
+    )
+    clearance = ft.Switch(
+        label=state.text("field.school_settings.clearance_required"),
+        value=rules["clearance_required"],
+        key="rule-clearance",
+    )
+
+    def save(_event: object) -> None:
+        state.set_health_rules(
+            check_slots=[slot for slot, box in slots.items() if box.value],
+            cluster_day_count=reading(day_count.value, int),
+            cluster_window_count=reading(window_count.value, int),
+            cluster_window_days=reading(window_days.value, int),
+            clearance_required=bool(clearance.value),
+        )
+        refresh()
+
+    return [
+        heading(state.text("ui.health_rules")),
+        ft.Text(state.text("ui.health_rules_help"), size=12),
+        ft.Text(state.text("field.school_settings.check_slots")),
+        ft.Row(list(slots.values()), wrap=True),
+        day_count,
+        window_count,
+        window_days,
+        clearance,
+        ft.Button(content=state.text("ui.save"), on_click=save, key="rules-save"),
+    ]
 
 
 def _listed(state: AppState, refresh: Refresh, kind: str, days: dict[str, str]) -> list[ft.Control]:

@@ -6,12 +6,15 @@ from fastapi import FastAPI
 from client.shell import Shell
 from tests.client.ui_support import (
     SERVER_URL,
+    Event,
     Phones,
+    click,
     find,
     server_record,
     synced,
     text_of,
     texts,
+    type_into,
 )
 from tests.sync_support import School
 
@@ -54,3 +57,36 @@ def test_the_lead_sees_what_each_class_misses_and_a_fever_cluster(
     assert stored is not None and stored.fields["symptom"] == "fever"
     # A teacher of another class never receives it.
     assert teacher1.records_of("absences") == []
+
+
+def test_the_lead_sets_the_health_rules_and_every_phone_counts_by_them(
+    phones: Phones, school: School
+) -> None:
+    first = school.class_ids[0]
+    lead = phones.sign_in("lead")
+    shell = Shell(lead, SERVER_URL)
+    bar = find(shell.build(), "tabs")
+    bar.selected_index = 1
+    bar.on_change(Event(bar))
+    click(shell.build(), "section-calendar")
+    tree = shell.build()
+    find(tree, "rule-slot-noon").value = False
+    type_into(tree, "rule-day-count", "2")
+    click(tree, "rules-save")
+    assert lead.error is None and lead.notice == "ui.saved.rules"
+    assert lead.health_rules()["check_slots"] == ["morning"]
+    assert lead.health_rules()["cluster_day_count"] == 2
+    tree = shell.build()
+    for slot in ("morning", "noon", "afternoon", "evening"):
+        find(tree, f"rule-slot-{slot}").value = False
+    click(tree, "rules-save")
+    assert lead.error is not None and lead.error.code == "slots_needed"
+
+    teacher = phones.sign_in("teacher1")
+    synced(lead, teacher)
+    assert [c["slot"] for c in teacher.todays_checks() if c["class_id"] == first] == ["morning"]
+    for student in school.student_ids[first][:2]:
+        teacher.record_absence(student, "illness", "rash", False)
+    synced(teacher, lead)
+    [alert] = lead.cluster_alerts()
+    assert (alert["symptom"], alert["students"]) == ("rash", 2)
