@@ -12,7 +12,7 @@ from client.checklists import checklist_items, checklist_lines, edited_items
 from client.conflict_view import ConflictWords
 from client.due_lists import calendar_of, cleaner_today, sick_students
 from client.school_office import SchoolOffice
-from client.state_core import MissingInput, StateCore, action
+from client.state_core import MissingInput, StateCore, action, typed_day
 from shared.health import ClusterRule, causes_missing, clusters, missing_checks, slots_of
 from shared.hlc import parse as parse_hlc
 from shared.rounds import round_checklist, tally_of
@@ -359,8 +359,8 @@ class LeadState(StateCore):
     def report_file(self, kind: str, first: str, last: str = "") -> tuple[str, bytes]:
         """The day's record as PDF (`pdf`, the day `first`), or the rounds and the
         follow-ups of `first` … `last` as `csv` or `xlsx`: (file name, bytes)."""
-        start = _day(first) or self.today()
-        end = _day(last) or start
+        start = typed_day(first) or self.today()
+        end = typed_day(last) or start
         if end < start:
             raise MissingInput("day_range_invalid")
         if kind == "pdf":
@@ -424,12 +424,12 @@ class LeadState(StateCore):
     def set_closed_days(self, first: date | str, last: date | str | None, label: str) -> None:
         """Close the school from `first` to `last` (one day when `last` is not given); days
         may be typed as YYYY-MM-DD."""
-        self._set_days("closed_days", _day(first), _day(last), label)
+        self._set_days("closed_days", typed_day(first), typed_day(last), label)
 
     @action
     def set_open_day(self, day: date | str, label: str) -> None:
         """A make-up school day (调休) on a weekday the school is usually closed."""
-        self._set_days("open_days", _day(day), _day(day), label)
+        self._set_days("open_days", typed_day(day), typed_day(day), label)
 
     @action
     def take_back_day(self, kind: str, day: date) -> None:
@@ -505,13 +505,3 @@ class LeadState(StateCore):
         """Block a lost phone: it wipes itself when it next reaches the server."""
         self._office().revoke_device(device_id)
         self.known_devices = self._office().devices()
-
-
-def _day(typed: date | str | None) -> date | None:
-    """A day as given or typed (YYYY-MM-DD); empty is None, anything else says so."""
-    if isinstance(typed, date) or typed is None or not typed.strip():
-        return typed if isinstance(typed, date) else None
-    try:
-        return date.fromisoformat(typed.strip())
-    except ValueError:
-        raise MissingInput("date_format") from None
