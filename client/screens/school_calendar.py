@@ -7,7 +7,7 @@ from datetime import date
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, field, heading, reading
+from client.screens.widgets import Refresh, date_field, field, heading, reading, value_of
 from shared.schemas.vocabulary import CheckSlot
 
 WEEKDAYS = range(7)  # 0 Monday … 6 Sunday
@@ -38,14 +38,14 @@ def calendar(state: AppState, refresh: Refresh) -> list[ft.Control]:
         heading(state.text("ui.holidays")),
     ]
     rows += _listed(state, refresh, "closed_days", kept["closed_days"])
-    first = field(state.text("ui.first_day"), "holiday-first", hint_text="2027-01-01")
-    last = field(state.text("ui.last_day"), "holiday-last", hint_text="2027-01-03")
+    first = date_field(state, state.text("ui.first_day"), "holiday-first", past_only=False)
+    last = date_field(state, state.text("ui.last_day"), "holiday-last", past_only=False)
     label = field(
         state.text("ui.what_day"), "holiday-label", hint_text=state.text("ui.holiday_hint")
     )
 
     def add_holiday(_event: object) -> None:
-        state.set_closed_days(first.value or "", last.value or "", label.value or "")
+        state.set_closed_days(value_of(first), value_of(last), label.value or "")
         refresh()
 
     rows += [
@@ -57,13 +57,13 @@ def calendar(state: AppState, refresh: Refresh) -> list[ft.Control]:
         heading(state.text("ui.make_up_days")),
     ]
     rows += _listed(state, refresh, "open_days", kept["open_days"])
-    open_day = field(state.text("ui.date"), "open-day", hint_text="2027-02-20")
+    open_day = date_field(state, state.text("ui.date"), "open-day", past_only=False)
     open_label = field(
         state.text("ui.what_day"), "open-day-label", hint_text=state.text("ui.make_up_hint")
     )
 
     def add_open(_event: object) -> None:
-        state.set_open_day(open_day.value or "", open_label.value or "")
+        state.set_open_day(value_of(open_day), open_label.value or "")
         refresh()
 
     rows += [
