@@ -130,6 +130,9 @@ def test_every_screen_fits_a_360_px_phone(
     tab.sign_in("teacher1", app_server.base)
     tab.find(scene.student, exact=False)
     walk.both_languages("teacher-sick-list-and-forms")
+    tab.tap_tab(tab.text("ui.class_day_tab"))
+    tab.find(tab.text("ui.todays_checks"), roles=("",))
+    walk.both_languages("teacher-class-day")
     tab.switch_user()
 
     tab.sign_in("counselor1", app_server.base)
