@@ -8,7 +8,7 @@ from typing import Any
 import flet as ft
 
 from client.app_state import AppState
-from client.screens.widgets import Refresh, field, heading, labelled, reading
+from client.screens.widgets import Refresh, field, heading, labelled, reading, searchable
 from shared.schemas.vocabulary import AbsenceKind, SymptomCategory
 
 KINDS = tuple(k.value for k in AbsenceKind)
@@ -144,11 +144,10 @@ def _check_form(state: AppState, refresh: Refresh, view: dict[str, str]) -> ft.C
     absent = field(state.text("ui.absent_count"), "check-absent", value="0", expand=True)
     feverish = [s for s in (view.get("fever") or "").split(",") if s]
     students = dict(state.students_of(class_id)) if class_id else {}
-    add_fever = ft.Dropdown(
+    add_fever = searchable(
+        state,
         label=state.text("ui.add_feverish"),
         options=[ft.DropdownOption(key=sid, text=name) for sid, name in students.items()],
-        editable=True,
-        enable_filter=True,
         on_select=lambda e: _add_fever(view, e, refresh),
         key="check-fever-student",
     )
@@ -313,15 +312,14 @@ def _cause_form(state: AppState, refresh: Refresh, absence: dict[str, Any]) -> f
 
 
 def _absence_form(state: AppState, refresh: Refresh) -> ft.Control:
-    student = ft.Dropdown(
+    student = searchable(
+        state,
         label=state.text("ui.student"),
         options=[
             ft.DropdownOption(key=sid, text=f"{name} · {class_name}")
             for class_id, class_name in state.my_classes()
             for sid, name in state.students_of(class_id)
         ],
-        editable=True,
-        enable_filter=True,
         key="absence-student",
     )
     kind = ft.Dropdown(

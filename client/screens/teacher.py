@@ -14,6 +14,7 @@ from client.screens.widgets import (
     heading,
     labelled,
     reading,
+    searchable,
     shown,
     value_of,
 )
@@ -225,11 +226,10 @@ def _closing(state: AppState, refresh: Refresh, case_id: str) -> ft.Control:
 
 
 def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
-    student = ft.Dropdown(
+    student = searchable(
+        state,
         label=state.text("ui.student"),
         options=_student_options(state),
-        editable=True,  # typing filters the list (a class has 40 and more)
-        enable_filter=True,
         key="new-case-student",
     )
     symptoms = field(state.text("ui.symptoms"), "new-case-symptoms")
@@ -252,11 +252,10 @@ def _new_case(state: AppState, refresh: Refresh) -> ft.Control:
 
 
 def _referrals(state: AppState, refresh: Refresh) -> ft.Control:
-    student = ft.Dropdown(
+    student = searchable(
+        state,
         label=state.text("ui.student"),
         options=_student_options(state),
-        editable=True,
-        enable_filter=True,
         key="refer-student",
     )
     reason = field(state.text("ui.reason"), "refer-reason", multiline=True)

@@ -70,6 +70,19 @@ def folding(**options: Any) -> ft.ExpansionTile:
     )
 
 
+def searchable(state: AppState, **options: Any) -> ft.Dropdown:
+    """A menu one can type into to filter it (a class of 40 students). Its arrow button is
+    named for screen readers (Flutter's own is not)."""
+    named = state.text("ui.show_choices")
+    return ft.Dropdown(
+        editable=True,
+        enable_filter=True,
+        trailing_icon=ft.Icon(ft.Icons.ARROW_DROP_DOWN, semantics_label=named),
+        selected_trailing_icon=ft.Icon(ft.Icons.ARROW_DROP_UP, semantics_label=named),
+        **options,
+    )
+
+
 def labelled(control: ft.Dropdown) -> ft.Control:
     """A dropdown as screen readers (and the browser tests) find it: by its label. Flutter's
     dropdown menu does not put its label in the accessibility tree by itself."""
