@@ -48,7 +48,13 @@ from tests.e2e.harness import (
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
-DISINFECTION = "disinfection"  # the bucket a cleaner reads
+DISINFECTION = "disinfection"  # the bucket of the rounds
+SCHOOL = "school"  # the school's settings, which every role reads
+
+
+def cleaners_records(database_url: str) -> dict[Any, Any]:
+    """What a cleaner's device holds of the server: the rounds' bucket and the school's."""
+    return {**db_records(database_url, DISINFECTION), **db_records(database_url, SCHOOL)}
 
 
 # (a) The server killed between applying a batch and answering ------------------------------
@@ -137,8 +143,7 @@ def test_server_killed_after_commit_before_answer(
         assert store.pending_count() == 0
         assert store.rejected() == []
         assert_same_records(
-            local_server_layer(store.server_records()),
-            db_records(demo_database_url, DISINFECTION),
+            local_server_layer(store.server_records()), cleaners_records(demo_database_url)
         )
     finally:
         transport.close()
@@ -416,10 +421,9 @@ def test_client_killed_mid_sync_resumes_exactly_once(
             assert sorted(changes, key=sorted) == sorted(
                 [first, frozenset({"items.desks_chairs"}), frozenset({"note"})], key=sorted
             ), round_id
-        # The device's server layer is the server's disinfection bucket, exactly.
+        # The device's server layer is the server's disinfection and school buckets, exactly.
         assert_same_records(
-            local_server_layer(store.server_records()),
-            db_records(demo_database_url, DISINFECTION),
+            local_server_layer(store.server_records()), cleaners_records(demo_database_url)
         )
         for round_id in expected_ids:
             record = store.get("disinfection_rounds", round_id)
