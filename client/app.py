@@ -94,7 +94,7 @@ async def _auto_sync(
         delay = every
         if state.signed_in and state.session is not None:
             before = _on_screen(state)
-            await in_background(state.sync_now)
+            await in_background(state.sync_in_background)
             if state.online is False:
                 backoff = state.session.engine.backoff(attempt, base=2.0, cap=2 * every)
                 delay = max(min(2.0, every), backoff)

@@ -118,6 +118,21 @@ class EncryptedStore(PlainStore):
             self.lock()
         return self._key is None
 
+    def note_input(self) -> None:
+        """A person did something (a tap, a save): the idle time starts again. After the
+        idle time has passed it is too late: the store locks instead."""
+        if not self.is_locked:
+            self._touch()
+
+    @property
+    def idle_seconds(self) -> float:
+        return self._idle_seconds
+
+    @idle_seconds.setter
+    def idle_seconds(self, seconds: float) -> None:
+        """The school's setting (the lead's), applied once it has synced."""
+        self._idle_seconds = seconds
+
     def lock(self) -> None:
         """Forget the data key; everything but the profile is unreadable until unlocked."""
         self._key = None
@@ -232,9 +247,10 @@ class EncryptedStore(PlainStore):
         self._last_used = self._monotonic()
 
     def _require_key(self) -> bytes:
+        # Using the store is not a person's input (a background sync uses it every 30 s):
+        # only `note_input` keeps it open, so a phone left on a desk locks.
         if self.is_locked or self._key is None:
             raise StoreLocked("The store is locked; unlock it with your password or PIN.")
-        self._touch()
         return self._key
 
     def _check_open(self) -> None:

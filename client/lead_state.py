@@ -380,7 +380,7 @@ class LeadState(StateCore):
 
     def health_rules(self) -> dict[str, Any]:
         """The 晨午检 slots, the cluster alert's thresholds, whether a return needs a
-        clearance: as set, or the defaults."""
+        clearance, how long a phone left alone stays open: as set, or the defaults."""
         settings = self._records("school_settings").get(str(SCHOOL_SETTINGS_ID), {})
         rule = ClusterRule.from_settings(settings)
         return {
@@ -389,6 +389,7 @@ class LeadState(StateCore):
             "cluster_window_count": rule.window_count,
             "cluster_window_days": rule.window_days,
             "clearance_required": bool(settings.get("clearance_required", True)),
+            "idle_lock_minutes": int(settings.get("idle_lock_minutes") or 5),
         }
 
     @action

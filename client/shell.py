@@ -225,8 +225,10 @@ class Shell:
         self.refresh()
 
     def _moved(self) -> None:
-        """A notice ("saved") is said of the screen it was said on, not the next one."""
+        """Another screen: a person's input (the idle lock counts again), and a notice
+        ("saved") is said of the screen it was said on, not the next one."""
         self.state.notice = None
+        self.state.person_acted()
 
     def refresh(self, keep_typed: bool = False) -> None:
         """Redraw the page from the state. After a background sync (`keep_typed`), what

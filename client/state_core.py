@@ -19,6 +19,7 @@ from client.messages import invalid_text, rejected_text
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
 from shared.i18n import t
 from shared.schemas.collections import (
+    SCHOOL_SETTINGS_ID,
     InvalidValue,
     UnknownField,
 )
@@ -74,13 +75,26 @@ class RoundNotFinished(Exception):
 
 
 def action(method: Callable[..., R]) -> Callable[..., R | None]:
-    """Run an action; a failure a person can cause becomes `state.error`, not a crash."""
+    """Run an action; a failure a person can cause becomes `state.error`, not a crash.
+    An action is a person's input: the idle lock starts counting again (but see
+    `background`)."""
+    return _action(method, person=True)
 
+
+def background(method: Callable[..., R]) -> Callable[..., R | None]:
+    """An action the app takes by itself (the sync every 30 s): it is not input, so the
+    idle lock goes on counting and a phone left on a desk locks."""
+    return _action(method, person=False)
+
+
+def _action(method: Callable[..., R], *, person: bool) -> Callable[..., R | None]:
     @functools.wraps(method)
     def run(self: "StateCore", *args: Any, **kwargs: Any) -> R | None:
         self.error = None
         self.notice = None
         lang = self.lang
+        if person:
+            self.person_acted()
         try:
             return method(self, *args, **kwargs)
         except StoreWiped as exc:
@@ -199,6 +213,7 @@ class StateCore:
     @action
     def unlock(self, user: PhoneUser, secret: str, kind: str = "password") -> None:
         self.session = self.users.unlock(user, secret, kind)
+        self._apply_idle_lock()
 
     def lock(self) -> None:
         """Switch user / step away: the store is locked and its key forgotten."""
@@ -220,10 +235,32 @@ class StateCore:
 
     @action
     def sync_now(self) -> None:
+        """The "Sync now" button."""
+        self._sync()
+
+    @background
+    def sync_in_background(self) -> None:
+        """The app's own sync, every 30 s: not a person's input."""
+        self._sync()
+
+    def _sync(self) -> None:
         assert self.session is not None
         self.session.engine.sync()
         self.online = True
+        self._apply_idle_lock()
         self._after_sync()
+
+    def person_acted(self) -> None:
+        """A tap, a save, a screen changed: the idle lock starts counting again."""
+        if self.session is not None:
+            self.session.store.note_input()
+
+    def _apply_idle_lock(self) -> None:
+        """The school's idle time (the lead's setting) on this phone's open store."""
+        settings = self._store().get("school_settings", str(SCHOOL_SETTINGS_ID))
+        minutes = (settings.fields if settings else {}).get("idle_lock_minutes")
+        if minutes:
+            self._store().idle_seconds = float(minutes) * 60
 
     def _after_sync(self) -> None:
         """What a role keeps from the server besides records (see `LeadState`)."""

@@ -103,6 +103,11 @@ def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
         "rule-window-days",
         value=str(rules["cluster_window_days"]),
     )
+    idle = field(
+        state.text("field.school_settings.idle_lock_minutes"),
+        "rule-idle-minutes",
+        value=str(rules["idle_lock_minutes"]),
+    )
     clearance = ft.Switch(
         label=state.text("field.school_settings.clearance_required"),
         value=rules["clearance_required"],
@@ -116,6 +121,7 @@ def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
             cluster_window_count=reading(window_count.value, int),
             cluster_window_days=reading(window_days.value, int),
             clearance_required=bool(clearance.value),
+            idle_lock_minutes=reading(idle.value, int),
         )
         refresh()
 
@@ -128,6 +134,7 @@ def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
         window_count,
         window_days,
         clearance,
+        idle,
         ft.Button(content=state.text("ui.save"), on_click=save, key="rules-save"),
     ]
 

@@ -311,6 +311,8 @@ class SchoolSettings(RecordSchema):
     # Whether a student's return needs a clearance (复课证明) by default; "not required"
     # always needs a reason.
     clearance_required: bool = True
+    # A phone left alone this long locks (only a person's input counts, never sync).
+    idle_lock_minutes: int = Field(default=5, ge=1, le=120)
     # Longest days between contacts, per risk level.
     contact_interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict

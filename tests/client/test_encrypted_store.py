@@ -560,11 +560,14 @@ def test_idle_store_locks_itself_and_drops_the_key(path: Path) -> None:
     try:
         record_id = str(uuid.uuid4())
         store.edit("follow_ups", record_id, _follow_up())
-        for _ in range(3):  # each use restarts the idle time
+        for _ in range(3):  # each input restarts the idle time
             clock.now += 59
+            store.note_input()
             assert store.get("follow_ups", record_id) is not None
             assert not store.is_locked
-        clock.now += 61
+        clock.now += 59
+        assert store.get("follow_ups", record_id) is not None  # using it is not input
+        clock.now += 2
         with pytest.raises(StoreLocked):
             store.get("follow_ups", record_id)
         assert store.is_locked

@@ -74,16 +74,20 @@ class Phones:
     started: list[AppState] = field(default_factory=list)
     networks: dict[int, Network] = field(default_factory=dict)
 
-    def start(self, lang: str = "zh") -> AppState:
+    def start(self, lang: str = "zh", **store_options: Any) -> AppState:
         network = Network(self.client)
-        users = PhoneUsers(self.folder / f"phone-{len(self.started)}", lambda url: network)
+        users = PhoneUsers(
+            self.folder / f"phone-{len(self.started)}",
+            lambda url: network,
+            store_options=store_options,
+        )
         state = AppState(users, lang=lang, now=self.clock)
         self.started.append(state)
         self.networks[id(state)] = network
         return state
 
-    def sign_in(self, username: str, lang: str = "zh") -> AppState:
-        state = self.start(lang)
+    def sign_in(self, username: str, lang: str = "zh", **store_options: Any) -> AppState:
+        state = self.start(lang, **store_options)
         state.sign_in(SERVER_URL, username, PASSWORD)
         assert state.error is None, state.error
         assert state.signed_in

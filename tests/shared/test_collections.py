@@ -199,6 +199,7 @@ RECORDS: dict[str, dict[str, Any]] = {
         "cluster_window_count": 5,
         "cluster_window_days": 3,
         "clearance_required": True,
+        "idle_lock_minutes": 10,
         "contact_interval_days": {"crisis": 1, "high": 2},
     },
     "interventions": {
