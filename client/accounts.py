@@ -112,6 +112,19 @@ class PhoneUsers:
                 found.append(PhoneUser(Profile(*row), path))
         return found
 
+    def wipe_device(self) -> None:
+        """The school blocked this phone (lost, stolen): every person's data on it goes,
+        not only the one who happened to reach the server first."""
+        self.current = None
+        for user in self.users():
+            store = EncryptedStore(user.path, self.device_id, **self._store_options)
+            try:
+                store.wipe()
+            finally:
+                store.close()
+            user.path.unlink(missing_ok=True)
+        self.persist()
+
     def sign_in_online(
         self,
         server_url: str,
@@ -139,6 +152,8 @@ class PhoneUsers:
                 "offline", "The first sign-in on a phone needs the server; check the network."
             ) from exc
         if reply.status != 200:
+            if reply.error_code == "device_revoked":
+                self.wipe_device()
             raise SignInFailed(reply.error_code or "error", reply.error_message)
         user = reply.body["user"]
         profile = Profile(user["id"], user["username"], user["role"], server_url.rstrip("/"))

@@ -98,6 +98,9 @@ def _action(method: Callable[..., R], *, person: bool) -> Callable[..., R | None
         try:
             return method(self, *args, **kwargs)
         except StoreWiped as exc:
+            if exc.code == "device_revoked":
+                # Blocked: everyone's data on the phone goes, not only this person's.
+                self.users.wipe_device()
             self.session = None
             self.error = UserError.of(exc.code, lang)
         except (Offline, ServerTrouble) as exc:

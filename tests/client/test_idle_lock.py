@@ -4,6 +4,7 @@ left on a desk open, and the school's idle time is the lead's setting."""
 from client.shell import Shell
 from tests.client.test_encrypted_store import FakeClock
 from tests.client.ui_support import SERVER_URL, Phones, click, synced
+from tests.factories import PASSWORD
 from tests.sync_support import School
 
 
@@ -35,3 +36,30 @@ def test_the_leads_idle_time_reaches_every_phone(phones: Phones, school: School)
     assert cleaner.signed_in
     clock.now += 20
     assert not cleaner.signed_in
+
+
+def test_a_blocked_phone_wipes_every_persons_data_on_it(phones: Phones, school: School) -> None:
+    """Two people share a phone; the lead blocks it; the first of them to reach the
+    server takes everyone's data of that school off the phone, not only their own."""
+    shared = phones.start()
+    shared.sign_in(SERVER_URL, "teacher1", PASSWORD)
+    assert shared.error is None
+    shared.lock()
+    shared.sign_in(SERVER_URL, "cleaner1", PASSWORD)
+    assert shared.error is None
+    assert {u.profile.username for u in shared.phone_users()} == {"teacher1", "cleaner1"}
+
+    lead = phones.sign_in("lead")
+    lead.load_devices()
+    assert lead.known_devices is not None
+    phone = next(d for d in lead.known_devices if d["device_id"] == shared.users.device_id)
+    lead.revoke_device(phone["device_id"])
+    assert lead.error is None
+
+    shared.sync_now()
+    assert shared.error is not None and shared.error.code == "device_revoked"
+    assert shared.session is None
+    assert shared.phone_users() == []  # teacher1's data went too
+    shared.sign_in(SERVER_URL, "teacher1", PASSWORD)  # and the phone cannot sign in again
+    assert shared.error is not None and shared.error.code == "device_revoked"
+    assert shared.phone_users() == []
