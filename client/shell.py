@@ -12,6 +12,7 @@ from client.screens import (
     counselor,
     lead,
     lead_setup,
+    pin,
     sign_in,
     sync_bar,
     teacher,
@@ -92,6 +93,9 @@ class Shell:
                 if role is Role.COUNSELOR
                 else ft.Container(height=0),
                 sync_bar.rejected_list(state, self.refresh),
+                pin.pin_panel(state, self.refresh, lambda: self._show_pin(False))
+                if self.nav.extra.get("pin")
+                else ft.Container(height=0),
                 ft.Container(body, expand=True, padding=8, key="body"),  # patched in place
                 bar,
             ],
@@ -138,6 +142,12 @@ class Shell:
                 ),
                 self._language_toggle(),
                 ft.IconButton(
+                    ft.Icons.PIN,
+                    tooltip=state.text("ui.set_pin"),
+                    on_click=lambda _e: self._show_pin(True),
+                    key="set-pin",
+                ),
+                ft.IconButton(
                     ft.Icons.LOCK,
                     tooltip=state.text("ui.switch_user"),
                     on_click=lambda _e: self._switch_user(),
@@ -168,6 +178,14 @@ class Shell:
     def _choose_section(self, section: str) -> None:
         self._moved()
         self.nav.extra["section"] = section
+        self.refresh()
+
+    def _show_pin(self, shown: bool) -> None:
+        self.state.person_acted()
+        if shown:
+            self.nav.extra["pin"] = "1"
+        else:
+            self.nav.extra.pop("pin", None)
         self.refresh()
 
     def _class_day(self) -> None:

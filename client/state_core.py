@@ -230,9 +230,13 @@ class StateCore:
         self.session = None
 
     @action
-    def set_pin(self, pin: str) -> None:
+    def set_pin(self, pin: str, again: str | None = None) -> None:
+        """Set or change the PIN that unlocks this phone's data (6 to 12 digits)."""
         assert self.session is not None
+        if again is not None and pin != again:
+            raise MissingInput("pin_mismatch")
         self.session.store.set_pin(pin)
+        self._done("ui.saved.pin")
 
     # Sync -------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ left on a desk open, and the school's idle time is the lead's setting."""
 
 from client.shell import Shell
 from tests.client.test_encrypted_store import FakeClock
-from tests.client.ui_support import SERVER_URL, Phones, click, synced
+from tests.client.ui_support import SERVER_URL, Phones, click, has, synced, type_into
 from tests.factories import PASSWORD
 from tests.sync_support import School
 
@@ -63,3 +63,29 @@ def test_a_blocked_phone_wipes_every_persons_data_on_it(phones: Phones, school: 
     shared.sign_in(SERVER_URL, "teacher1", PASSWORD)  # and the phone cannot sign in again
     assert shared.error is not None and shared.error.code == "device_revoked"
     assert shared.phone_users() == []
+
+
+def test_a_person_sets_a_pin_and_unlocks_with_it(phones: Phones, school: School) -> None:
+    teacher = phones.sign_in("teacher1")
+    shell = Shell(teacher, SERVER_URL)
+    click(shell.build(), "set-pin")
+    tree = shell.build()
+    type_into(tree, "pin-new", "123456")
+    type_into(tree, "pin-again", "123465")
+    click(tree, "pin-save")
+    assert teacher.error is not None and teacher.error.code == "pin_mismatch"
+    tree = shell.build()
+    type_into(tree, "pin-new", "1234")
+    type_into(tree, "pin-again", "1234")
+    click(tree, "pin-save")
+    assert teacher.error is not None and teacher.error.code == "invalid_pin"
+    tree = shell.build()
+    type_into(tree, "pin-new", "246810")
+    type_into(tree, "pin-again", "246810")
+    click(tree, "pin-save")
+    assert teacher.error is None and teacher.notice == "ui.saved.pin"
+    assert not has(shell.build(), "pin-panel")
+    teacher.lock()
+    [me] = teacher.phone_users()
+    teacher.unlock(me, "246810", "pin")
+    assert teacher.error is None and teacher.signed_in
