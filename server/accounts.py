@@ -44,23 +44,38 @@ def public(user: User) -> UserPublic:
     )
 
 
-def login(session: Session, settings: Settings, req: LoginRequest) -> LoginResponse:
-    """Check the password, apply the lockout, register the device and issue a token."""
-    now = utcnow()
-    key = username_key(req.username)
-    throttle = session.get(LoginThrottle, key)
+def _locked_out(throttle: LoginThrottle | None, now: datetime, what: str) -> None:
     if throttle and throttle.locked_until and throttle.locked_until > now:
         wait = int((throttle.locked_until - now).total_seconds()) + 1
         raise ApiError(
             429,
             "too_many_attempts",
-            f"Too many failed sign-ins for this username; try again in {wait // 60 + 1} min.",
+            f"Too many failed sign-ins {what}; try again in {wait // 60 + 1} min.",
             {"Retry-After": str(wait)},
         )
+
+
+def login(
+    session: Session, settings: Settings, req: LoginRequest, address: str | None = None
+) -> LoginResponse:
+    """Check the password, apply the lockouts (per username, and per address so that one
+    machine cannot try password after password across many usernames), register the
+    device and issue a token."""
+    now = utcnow()
+    key = username_key(req.username)
+    # ':' is never in a username, so an address's key cannot be someone's.
+    where = f"addr:{address}"[:64] if address else None
+    throttle = session.get(LoginThrottle, key)
+    from_there = session.get(LoginThrottle, where) if where else None
+    _locked_out(throttle, now, "for this username")
+    _locked_out(from_there, now, "from this address")
     user = session.exec(select(User).where(User.username_key == key)).first()
     ok, upgraded = verify_password(req.password, user.password_hash if user else None)
     if user is None or not ok:
-        _record_failure(session, settings, key, throttle, now)
+        _record_failure(session, settings, key, throttle, now, settings.max_login_failures)
+        if where:
+            limit = settings.max_login_failures_per_address
+            _record_failure(session, settings, where, from_there, now, limit)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     if not user.active:
         raise ApiError(401, "account_disabled", "This account has been disabled.")
@@ -92,7 +107,12 @@ def login(session: Session, settings: Settings, req: LoginRequest) -> LoginRespo
 
 
 def _record_failure(
-    session: Session, settings: Settings, key: str, throttle: LoginThrottle | None, now: datetime
+    session: Session,
+    settings: Settings,
+    key: str,
+    throttle: LoginThrottle | None,
+    now: datetime,
+    limit: int,
 ) -> None:
     window = timedelta(minutes=settings.lockout_minutes)
     if throttle is None or now - throttle.first_failure_at > window or throttle.locked_until:
@@ -101,7 +121,7 @@ def _record_failure(
             session.flush()
         throttle = LoginThrottle(username_key=key, failures=0, first_failure_at=now)
     throttle.failures += 1
-    if throttle.failures >= settings.max_login_failures:
+    if throttle.failures >= limit:
         throttle.locked_until = now + window
     session.add(throttle)
     session.commit()

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     token_ttl_days: int = Field(default=30, ge=1, le=365)
     max_login_failures: int = Field(default=5, ge=1, le=100)
+    # Failed sign-ins from one address (any usernames) before it waits `lockout_minutes`.
+    max_login_failures_per_address: int = Field(default=30, ge=1, le=10_000)
+    # Origins allowed to call the API from a browser page of their own (comma-separated);
+    # none by default: the app is served from the server's own origin at /app/.
+    cors_origins: str = ""
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # Days and "due" are counted in the school's own time zone.

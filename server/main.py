@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from server.browser_safety import secure
 from server.config import Settings
 from server.db import WalCheckpointer, make_engine
 from server.errors import BodySizeLimit, install_error_handlers
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, lifespan: Any = None) -> FastAP
     app.state.clock = Clock(f"server-{secrets.token_hex(4)}")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    secure(app, settings)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(sync.router)

@@ -1,6 +1,6 @@
 """Sign-in and sign-out (protocol version 1)."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from server import accounts
 from server.deps import CurrentUser, SessionDep, SettingsDep
@@ -15,8 +15,12 @@ _errors: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/login", response_model=LoginResponse, responses=_errors)
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> LoginResponse:
-    return accounts.login(session, settings, body)
+def login(
+    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> LoginResponse:
+    # The client's address as uvicorn resolved it (through a trusted proxy's headers).
+    address = request.client.host if request.client else None
+    return accounts.login(session, settings, body, address)
 
 
 @router.post("/logout", status_code=204, responses=_errors)
