@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -427,6 +428,46 @@ def test_serve_two_workers_on_postgresql(fresh_pg_url: str, tmp_path: Path) -> N
             )
             assert users.status_code == 200, users.text
             assert sorted(u["username"] for u in users.json()) == ["pg_cleaner", "pg_lead"]
+    finally:
+        server.stop()
+    err = server.stderr()
+    assert err.count("Application startup complete") == 2, err
+    assert "Traceback" not in err
+
+
+def test_serve_two_workers_on_sqlite(tmp_path: Path) -> None:
+    """`serve --workers 2` on the default SQLite: two processes, one file, writes from both
+    at once (WAL, one writer at a time): every write lands once, none is a 500."""
+    url = f"sqlite:///{tmp_path / 'school.db'}"
+    people = write(
+        tmp_path / "people.csv",
+        "username,display_name,role,password\nlead,周校长,防控负责人,lead-password\n",
+    )
+    assert run_cli(["migrate"], url, tmp_path).returncode == 0
+    assert run_cli(["import-users", str(people)], url, tmp_path).returncode == 0
+    server = ServerProcess.cli(["serve", "--workers", "2"], url, tmp_path)
+    try:
+        server.wait_ready(workers=2)
+        with httpx.Client(base_url=server.base, timeout=30) as client:
+            lead = {
+                "Authorization": f"Bearer {http_login(client, 'lead', 'lead-password')['token']}"
+            }
+
+            def add(n: int) -> int:
+                with httpx.Client(base_url=server.base, timeout=30) as own:
+                    made = own.post(
+                        "/api/v1/admin/classes", headers=lead, json={"name": f"班级{n:02d}"}
+                    )
+                    return made.status_code
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                codes = list(pool.map(add, range(40)))
+            assert codes == [201] * 40, codes
+            listed = client.get("/api/v1/admin/classes", headers=lead).json()
+            assert sorted(c["fields"]["name"] for c in listed) == [
+                f"班级{n:02d}" for n in range(40)
+            ]
+            assert len({c["seq"] for c in listed}) == 40  # each write its own change number
     finally:
         server.stop()
     err = server.stderr()
