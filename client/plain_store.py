@@ -149,6 +149,7 @@ class PlainStore:
         *,
         journal_mode: str = "WAL",
         after_commit: Callable[[], None] | None = None,
+        synchronous: str = "FULL",
     ) -> None:
         """Open (or create) the store at `path`.
 
@@ -157,10 +158,17 @@ class PlainStore:
                 files only become durable when `after_commit` copies them to IndexedDB.
             after_commit: called after every committed transaction, inside it as far as
                 the caller is concerned (the browser's write to IndexedDB).
+            synchronous: SQLite's. FULL: an edit the app has stored survives a power cut
+                (the write-ahead log is flushed at each commit; about 1 ms an edit here,
+                `python -m bench.store_bench`). NORMAL survives the app being killed but
+                may lose the last edits to a power cut.
         """
+        if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = str(path)
         self.device_id = device_id
         self._journal_mode = journal_mode
+        self._synchronous = synchronous
         self._after_commit = after_commit or (lambda: None)
         self._lock = threading.RLock()
         self._conn = self._open()
@@ -176,9 +184,7 @@ class PlainStore:
         conn.row_factory = sqlite3.Row
         if self.path != ":memory:":
             conn.execute(f"PRAGMA journal_mode={self._journal_mode}")
-        # NORMAL in WAL mode survives the app being killed; only power loss can cost the
-        # last transactions.
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA secure_delete=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         try:
