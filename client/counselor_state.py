@@ -18,6 +18,37 @@ SEARCHED = ("name", "name_en", "student_no")
 class CounselorState(StateCore):
     # Counselor --------------------------------------------------------------------------
 
+    @action
+    def note_case_opened(self, case_id: str) -> None:
+        """The audit trail: who opened which counseling case, when, on which device. A
+        synced record like any other, never changed or removed (the server refuses)."""
+        if self.role is not Role.COUNSELOR:
+            return
+        self._store().edit(
+            "case_views",
+            str(uuid.uuid4()),
+            {
+                "case_id": case_id,
+                "viewed_at": self._stamp(),
+                "viewer_id": self.user_id,
+                "device_id": self._store().device_id,
+            },
+        )
+
+    def openings_of(self, case_id: str) -> list[dict[str, Any]]:
+        """Who opened this case and when, newest first (the counselor's own as "me")."""
+        rows = [
+            {
+                "when": self.clock_time(str(f["viewed_at"])),
+                "at": str(f["viewed_at"]),
+                "mine": str(f["viewer_id"]) == self.user_id,
+                "device": str(f["device_id"]),
+            }
+            for f in self._records("case_views").values()
+            if str(f["case_id"]) == case_id
+        ]
+        return sorted(rows, key=lambda r: r["at"], reverse=True)
+
     def caseload(self) -> list[dict[str, Any]]:
         rows = []
         for due in caseload(self._store(), self.now()):

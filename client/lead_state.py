@@ -184,6 +184,18 @@ class LeadState(StateCore):
             for c in sorted(found, key=lambda c: (c.last, c.students), reverse=True)
         ]
 
+    def case_openings_today(self) -> dict[str, int]:
+        """How many times each counselor opened a counseling case today: counts from the
+        audit trail, never which case or what it says."""
+        calendar = calendar_of(self._store())
+        today = self.today()
+        counts: Counter[str] = Counter(
+            self.person_name(str(f["viewer_id"])) or "?"
+            for f in self._records("case_views").values()
+            if calendar.day_of(str(f["viewed_at"])) == today
+        )
+        return dict(sorted(counts.items()))
+
     def _responsible(self, area_id: str) -> str:
         area = self._records("areas").get(area_id, {})
         names = [self.person_name(str(c)) for c in area.get("cleaner_ids") or []]

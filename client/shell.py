@@ -201,6 +201,7 @@ class Shell:
     def _open_case(self, case_id: str) -> None:
         self._moved()
         self.nav.case_id = case_id
+        self.state.note_case_opened(case_id)  # the audit trail of who read a case
         self.refresh()
 
     def _back(self) -> None:

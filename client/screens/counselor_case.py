@@ -90,6 +90,7 @@ def case_detail(
         )
     if info["status"] == "open":
         rows += [ft.Divider(), *_closing(state, refresh, draft, case_id, back)]
+    rows += [ft.Divider(), *_openings(state, case_id)]
     return ft.Column(
         rows,
         scroll=ft.ScrollMode.AUTO,
@@ -175,3 +176,18 @@ def _closing(
         ),
     ]
     return rows
+
+
+def _openings(state: AppState, case_id: str) -> list[ft.Control]:
+    """Who opened this case (the audit trail): counselors see it for their cases."""
+    seen = state.openings_of(case_id)
+    shown = [
+        f"{row['when']} · "
+        + (state.text("ui.opened_by_me") if row["mine"] else state.text("ui.opened_by_colleague"))
+        + f" · {row['device']}"
+        for row in seen[:10]
+    ]
+    return [
+        ft.Text(state.text("ui.case_openings").format(count=len(seen)), size=13),
+        *[ft.Text(line, size=12, color=ft.Colors.GREY_700) for line in shown],
+    ]

@@ -117,6 +117,17 @@ def dashboard(state: AppState, refresh: Refresh) -> ft.Control:
         ft.Text(state.text("ui.crisis_holder").format(name=name, count=n), key=f"crisis-holder-{i}")
         for i, (name, n) in enumerate(state.crisis_holders())
     ] or [ft.Text(state.text("ui.none"), key="crisis-holders-none")]
+    openings = state.case_openings_today()
+    rows.append(
+        ft.Text(
+            state.text("ui.case_openings_today").format(
+                count=sum(openings.values()),
+                who="、".join(f"{name} {n}" for name, n in openings.items()) or "-",
+            ),
+            size=13,
+            key="case-openings",
+        )
+    )
     rows += [ft.Divider(), *reports(state, refresh), ft.Divider(), conflicts(state, refresh)]
     return ft.Column(
         rows,

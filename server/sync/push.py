@@ -266,6 +266,8 @@ def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None) -> N
         return  # anyone who can read the record it points at; checked with the values
     if batch.role not in spec.writers:
         raise Rejected("forbidden", f"A {batch.role.value} may not write {spec.name}.")
+    if spec.append_only and existing is not None:
+        raise Rejected("forbidden", f"A {spec.name} entry is never changed or removed.")
     if existing is None or batch.role is not Role.CLASS_TEACHER:
         return
     if spec.name == "referrals":
@@ -406,6 +408,14 @@ def _check_links(
     own = cleaned.get("cleaner_id") == str(batch.user_id)
     if batch.role is Role.CLEANER and "cleaner_id" in changed and not own:
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
+    if spec.append_only and (
+        change.deleted
+        or merged.get("viewer_id") != str(batch.user_id)
+        or merged.get("device_id") != batch.device_id
+    ):
+        raise Rejected(
+            "invalid_value", f"A {spec.name} entry names its own writer and device, once."
+        )
     if spec.name == "sick_cases":
         problem = close_problem(merged, changed)
         if problem:

@@ -19,6 +19,7 @@ _POINTS_AT: Mapping[str, Mapping[str, str]] = {
     "referrals": {"student_id": "students"},
     "counseling_cases": {"student_id": "students", "referral_id": "referrals"},
     "interventions": {"case_id": "counseling_cases"},
+    "case_views": {"case_id": "counseling_cases"},
 }
 
 

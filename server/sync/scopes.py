@@ -5,7 +5,7 @@ Every record lives in one bucket, derived from its fields:
 - `class:<class_id>`: a class, its students, its sick cases and their follow-ups, its
   晨午检 checks and its absence register;
 - `referrals:<user_id>`: the referrals one class teacher created;
-- `counseling`: counseling cases and interventions;
+- `counseling`: counseling cases, interventions, and who opened which case (case_views);
 - `school`: the school's settings (closed days, intervals), read by everyone.
 A conflict record lives in the bucket of the record it points at and is read by its rules.
 
@@ -39,7 +39,7 @@ _CLASS_COLLECTIONS = {
     "temperature_checks",
     "absences",
 }
-_COUNSELING_COLLECTIONS = {"counseling_cases", "interventions"}
+_COUNSELING_COLLECTIONS = {"counseling_cases", "interventions", "case_views"}
 # Fields that only counselors read; the lead gets the record without them.
 CONFIDENTIAL = {"counseling_cases": {"note"}, "interventions": {"note"}}
 

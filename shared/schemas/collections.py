@@ -269,6 +269,16 @@ class CounselingCase(RecordSchema):
     note: Note = ""
 
 
+class CaseView(RecordSchema):
+    """An audit entry: someone opened a counseling case (who, which, when, on which
+    device). Never changed or removed; no content of the case."""
+
+    case_id: UUID
+    viewed_at: AwareDatetime
+    viewer_id: UUID
+    device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
 class Intervention(RecordSchema):
     case_id: UUID
     held_on: date
@@ -350,6 +360,8 @@ class Collection:
     map_fields: frozenset[str] = frozenset()
     # Fields only the collection's own writers may read (a lead sees counts, never these).
     confidential: frozenset[str] = frozenset()
+    # An audit trail: a record is written once, never changed or removed.
+    append_only: bool = False
 
 
 _LEAD = frozenset({Role.LEAD})
@@ -384,6 +396,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             frozenset({Role.COUNSELOR}),
             confidential=frozenset({"note"}),
         ),
+        Collection("case_views", CaseView, frozenset({Role.COUNSELOR}), append_only=True),
         Collection(
             "school_settings",
             SchoolSettings,

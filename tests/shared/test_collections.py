@@ -176,6 +176,12 @@ RECORDS: dict[str, dict[str, Any]] = {
         "checked_by": TEACHER_ID,
         "note": "王小红 37.6°C, 已通知家长",
     },
+    "case_views": {
+        "case_id": CASE_ID,
+        "viewed_at": "2026-12-01T10:15:00Z",
+        "viewer_id": TEACHER_ID,
+        "device_id": "phone-7f3a",
+    },
     "absences": {
         "student_id": STUDENT_ID,
         "class_id": CLASS_ID,
@@ -822,6 +828,7 @@ EXPECTED_WRITERS: dict[str, set[Role]] = {
     "interventions": {Role.COUNSELOR},
     "temperature_checks": {Role.CLASS_TEACHER},
     "absences": {Role.CLASS_TEACHER},
+    "case_views": {Role.COUNSELOR},
     "school_settings": {Role.LEAD},
 }
 
