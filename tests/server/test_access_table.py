@@ -31,8 +31,12 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 ROLES = ("No token", "Cleaner", "Class teacher", "Counselor", "Lead")
 # Who plays each role: the users of tests.sync_support.small_school. Their "own" things are
 # class 0 (teacher1's), cleaner1's rounds and teacher1's referrals: the "in" side below.
-PLAYERS = {"Cleaner": "cleaner1", "Class teacher": "teacher1", "Counselor": "counselor1"}
-PLAYERS["Lead"] = "lead"
+PLAYERS = {
+    "Cleaner": "cleaner1",
+    "Class teacher": "teacher1",
+    "Counselor": "counselor1",
+    "Lead": "lead",
+}
 
 Table = dict[str, dict[str, str]]  # row → column → cell
 
@@ -97,9 +101,12 @@ def test_the_tables_name_every_endpoint_role_and_collection(app: FastAPI) -> Non
         assert all(tuple(row) == ROLES for row in table.values())
     # What the lead is not sent is what the schema calls confidential.
     for name, row in PULLS.items():
-        less = row["Lead"].removeprefix("less ")
-        hidden = set(less.split(", ")) if less != row["Lead"] else set()
-        assert hidden == COLLECTIONS[name].confidential, name
+        assert hidden_fields(row["Lead"]) == COLLECTIONS[name].confidential, name
+
+
+def hidden_fields(cell: str) -> set[str]:
+    """The fields a pull cell `less a, b` leaves out."""
+    return set(cell.removeprefix("less ").split(", ")) if cell.startswith("less ") else set()
 
 
 # --- Endpoints -------------------------------------------------------------------------
@@ -117,7 +124,8 @@ class World:
     seeds: dict[str, dict[str, str]] = field(default_factory=dict)  # collection → side → id
     tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (collection, id) → side
     seqs: dict[str, int] = field(default_factory=dict)  # seed's id → its change number
-    conflicts: dict[str, str] = field(default_factory=dict)  # what it is about → its id
+    # A conflict's id → the collection, record and field it is about.
+    conflicts: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     received: dict[str, dict[tuple[str, str], dict]] = field(default_factory=dict)
 
     def headers(self, role: str) -> dict[str, str]:
@@ -328,10 +336,6 @@ SEEDERS = {
 }
 
 
-def applied(results: list[dict]) -> None:
-    assert [r["status"] for r in results] == ["applied"] * len(results), results
-
-
 def seed(w: World) -> None:
     """Records of every collection on both sides of every scope, and conflicts."""
     school, client = w.school, w.client
@@ -343,11 +347,10 @@ def seed(w: World) -> None:
     for side in ("in", "out"):
         w.tags.update({("students", s): side for s in school.student_ids[_class(w, side)]})
     lead = w.phones["Lead"]
-    applied(
-        lead.push(
-            lead.change("school_settings", str(SCHOOL_SETTINGS_ID), {"timezone": "Asia/Shanghai"})
-        )
+    settings = lead.change(
+        "school_settings", str(SCHOOL_SETTINGS_ID), {"timezone": "Asia/Shanghai"}
     )
+    assert lead.push(settings)[0]["status"] == "applied"
     w.seeds["school_settings"] = {"in": str(SCHOOL_SETTINGS_ID)}
     others = {"cleaner2": Phone(client, "cleaner2"), "teacher2": Phone(client, "teacher2")}
     by_name = {PLAYERS[r]: p for r, p in w.phones.items()} | others
@@ -384,29 +387,26 @@ def seed(w: World) -> None:
             and c["fields"]["record_id"] == record_id
             and c["fields"]["field"] == name
         )
-        w.conflicts[f"{collection}.{name}"] = conflict["record_id"]
+        w.conflicts[conflict["record_id"]] = (collection, record_id, name)
+
+
+def pull_everyone(w: World) -> None:
+    for role, phone in w.phones.items():
+        changes, _ = phone.pull_all()
+        w.received[role] = {(c["collection"], c["record_id"]): c for c in changes}
 
 
 def expected_pull(w: World, collection: str, cell: str, role: str) -> set[str]:
     seeded = {i for (c, i) in w.tags if c == collection}
     if collection == "conflicts":
         assert cell == "as the record", cell
-        mine = w.received[role]
-        return {
-            c["record_id"]
-            for (name, _), c in mine.items()
-            if name == "conflicts" and (c["fields"]["collection"], c["fields"]["record_id"]) in mine
-        }
+        return {i for i, (c, r, _) in w.conflicts.items() if (c, r) in w.received[role]}
     if cell == "—":
         return set()
     if cell in ("own classes", "own"):
         return {i for i in seeded if w.tags[(collection, i)] == "in"}
     assert cell == "✔" or cell.startswith("less "), cell
     return seeded
-
-
-def hidden_fields(cell: str) -> set[str]:
-    return set(cell.removeprefix("less ").split(", ")) if cell.startswith("less ") else set()
 
 
 def test_who_receives_what(app: FastAPI, client: TestClient) -> None:
@@ -417,9 +417,7 @@ def test_who_receives_what(app: FastAPI, client: TestClient) -> None:
     for collection, row in PULLS.items():
         if status_class(response.status_code) != row["No token"]:
             wrong.append(f"{collection} without a token: {response.status_code}")
-    for role, phone in w.phones.items():
-        changes, _ = phone.pull_all()
-        w.received[role] = {(c["collection"], c["record_id"]): c for c in changes}
+    pull_everyone(w)
     for collection, row in PULLS.items():
         for role in w.phones:
             cell = row[role]
@@ -480,9 +478,8 @@ def probes(w: World, role: str, collection: str, cell: str) -> list[Probe]:
     if collection == "conflicts":
         assert cell == "settles", cell
         made = []
-        for about, conflict_id in w.conflicts.items():
-            about_collection, _, name = about.partition(".")
-            record_id = w.seeds[about_collection]["in"]
+        for conflict_id, (about_collection, record_id, name) in w.conflicts.items():
+            about = f"{about_collection}.{name}"
             hidden = hidden_fields(PULLS[about_collection][role])
             readable = (about_collection, record_id) in w.received[role] and name not in hidden
             mine = {"settled_by": phone.user_id}
@@ -492,6 +489,17 @@ def probes(w: World, role: str, collection: str, cell: str) -> list[Probe]:
             if readable:
                 edit = phone.change("conflicts", conflict_id, {"field": "name"})
                 made.append(Probe(f"edit the conflict on {about}", edit, False))
+                theirs = {
+                    "settled_by": str(w.school.lead.id if role != "Lead" else w.school.counselor.id)
+                }
+                made.append(
+                    Probe(
+                        f"settle {about} in another's name",
+                        phone.change("conflicts", conflict_id, theirs),
+                        False,
+                        "invalid_value",
+                    )
+                )
         return made
     if cell == "✔":
         return create("in", True) + change("in", True) + change("out", True)
@@ -533,9 +541,7 @@ def probes(w: World, role: str, collection: str, cell: str) -> list[Probe]:
 def test_who_writes_what(app: FastAPI, client: TestClient) -> None:
     w = world(app, client)
     seed(w)
-    for role, phone in w.phones.items():
-        changes, _ = phone.pull_all()
-        w.received[role] = {(c["collection"], c["record_id"]): c for c in changes}
+    pull_everyone(w)
     wrong: list[str] = []
     response = client.post(PUSH, json={"device_id": "no-such-phone", "changes": []})
     for collection, row in PUSHES.items():
