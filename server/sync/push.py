@@ -237,7 +237,7 @@ def _apply(batch: _Batch, change: Change, whole: _Whole | None = None) -> tuple[
     if spec is None:
         raise Rejected("unknown_collection", f"There is no collection {change.collection!r}.")
     existing = batch.writer.row(change.collection, change.record_id)
-    _may_write(batch, spec, existing)
+    _may_write(batch, spec, existing, change)
     _check_hlc(batch, change.hlc)
     if spec.name == "conflicts":
         cleaned = _clean_fields(spec, change)
@@ -261,13 +261,24 @@ def _apply(batch: _Batch, change: Change, whole: _Whole | None = None) -> tuple[
     return record, bool(losses)
 
 
-def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None) -> None:
+# What a counselor says of a referral: taken on or declined, and why.
+_REFERRAL_ANSWER = frozenset({"status", "declined_reason"})
+
+
+def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None, change: Change) -> None:
     if spec.name == "conflicts":
         return  # anyone who can read the record it points at; checked with the values
     if batch.role not in spec.writers:
         raise Rejected("forbidden", f"A {batch.role.value} may not write {spec.name}.")
     if spec.append_only and existing is not None:
         raise Rejected("forbidden", f"A {spec.name} entry is never changed or removed.")
+    if batch.role is Role.COUNSELOR and spec.name == "referrals":
+        # The teacher's words are the teacher's: a counselor only answers a referral.
+        named = {key.partition(".")[0] for key in change.fields}
+        if existing is None or change.deleted or named - _REFERRAL_ANSWER:
+            raise Rejected(
+                "forbidden", "A counselor answers a referral (status, declined_reason) only."
+            )
     if existing is None or batch.role is not Role.CLASS_TEACHER:
         return
     if spec.name == "referrals":

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 from sqlmodel import Session, col, select
 
 from server.models import Record
+from shared.schemas.collections import COLLECTIONS
 from shared.schemas.vocabulary import Role
 
 DISINFECTION = "disinfection"
@@ -41,7 +42,7 @@ _CLASS_COLLECTIONS = {
 }
 _COUNSELING_COLLECTIONS = {"counseling_cases", "interventions", "case_views"}
 # Fields that only counselors read; the lead gets the record without them.
-CONFIDENTIAL = {"counseling_cases": {"note"}, "interventions": {"note"}}
+CONFIDENTIAL = {name: set(c.confidential) for name, c in COLLECTIONS.items() if c.confidential}
 
 
 def class_bucket(class_id: str | uuid.UUID) -> str:

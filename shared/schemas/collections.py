@@ -265,7 +265,8 @@ class CounselingCase(RecordSchema):
     origin: CaseOrigin = CaseOrigin.REFERRAL
     # The counselor who holds the case: the lead is told who holds a crisis (never notes).
     counselor_id: UUID | None = None
-    outcome: ShortNote = ""  # said when the case is closed
+    # What became of the student, said when the case is closed: as confidential as the note.
+    outcome: ShortNote = ""
     note: Note = ""
 
 
@@ -388,7 +389,7 @@ COLLECTIONS: Mapping[str, Collection] = {
             "counseling_cases",
             CounselingCase,
             frozenset({Role.COUNSELOR}),
-            confidential=frozenset({"note"}),
+            confidential=frozenset({"note", "outcome"}),
         ),
         Collection(
             "interventions",

@@ -410,3 +410,49 @@ def test_the_absence_register_stays_in_its_class(client: TestClient, app: FastAP
         )
     }
     assert received == {"teacher1": 1, "teacher2": 1, "counselor": 0, "cleaner": 0, "lead": 2}
+
+
+def test_a_counselor_answers_a_referral_and_changes_nothing_else(
+    client: TestClient, app: FastAPI
+) -> None:
+    school = small_school(app)
+    teacher, counselor = Phone(client, "teacher1"), Phone(client, "counselor1")
+    referral_id = new_id()
+    student = school.student_ids[school.class_ids[0]][0]
+    [made] = teacher.push(
+        teacher.change("referrals", referral_id, {"student_id": student, "reason": "情绪低落"})
+    )
+    assert made["status"] == "applied"
+    answer = {"status": "declined", "declined_reason": "已在校外就诊"}
+    [answered] = counselor.push(
+        counselor.change("referrals", referral_id, answer, base_seq=made["seq"])
+    )
+    assert answered["status"] == "applied"
+    # The teacher's words, the student named, the referral itself: the teacher's.
+    refused = counselor.push(
+        counselor.change("referrals", referral_id, {"reason": "无"}),
+        counselor.change("referrals", referral_id, {"status": "accepted", "student_id": student}),
+        counselor.change("referrals", referral_id, {}, deleted=True),
+        counselor.change("referrals", new_id(), {"student_id": student, "reason": "自己发现"}),
+    )
+    assert [r["error"]["code"] for r in refused] == ["forbidden"] * 4
+    changes, _ = teacher.pull_all()
+    [referral] = [c for c in changes if c["record_id"] == referral_id]
+    assert referral["fields"] == {"student_id": student, "reason": "情绪低落", **answer}
+
+
+def test_the_lead_never_receives_a_counseling_outcome(client: TestClient, app: FastAPI) -> None:
+    school = small_school(app)
+    counselor, lead = Phone(client, "counselor1"), Phone(client, "lead")
+    case_id, changes = counseling(school, counselor)
+    closing = {"status": "closed", "outcome": "转介精神科, 家长知情"}
+    results = counselor.push(*changes, counselor.change("counseling_cases", case_id, closing))
+    assert [r["status"] for r in results] == ["applied"] * 3
+    got_lead, _ = lead.pull_all()
+    [case] = [c for c in got_lead if c["record_id"] == case_id]
+    assert case["fields"]["status"] == "closed"
+    assert "outcome" not in case["fields"] and "outcome" not in case["field_hlc"]
+    assert "精神科" not in str(got_lead)
+    got_counselor, _ = counselor.pull_all()
+    [case] = [c for c in got_counselor if c["record_id"] == case_id]
+    assert case["fields"]["outcome"] == closing["outcome"]

@@ -845,8 +845,8 @@ def test_collections_are_the_protocol_ones() -> None:
         assert collection.name == name
 
 
-def test_only_counseling_notes_are_confidential() -> None:
-    assert COLLECTIONS["counseling_cases"].confidential == {"note"}
+def test_only_counseling_notes_and_outcomes_are_confidential() -> None:
+    assert COLLECTIONS["counseling_cases"].confidential == {"note", "outcome"}
     assert COLLECTIONS["interventions"].confidential == {"note"}
     for name, collection in COLLECTIONS.items():
         if name not in {"counseling_cases", "interventions"}:
