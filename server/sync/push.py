@@ -279,6 +279,13 @@ def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None, chan
             raise Rejected(
                 "forbidden", "A counselor answers a referral (status, declined_reason) only."
             )
+    if batch.role is Role.CLASS_TEACHER and spec.name == "referrals":
+        # The answer is the counselor's: a teacher's referral is new until answered.
+        answered = change.fields.get("status") not in (None, "new") or change.fields.get(
+            "declined_reason"
+        )
+        if answered:
+            raise Rejected("forbidden", "A referral is answered by a counselor, not its teacher.")
     if existing is None or batch.role is not Role.CLASS_TEACHER:
         return
     if spec.name == "referrals":

@@ -436,6 +436,15 @@ def test_a_counselor_answers_a_referral_and_changes_nothing_else(
         counselor.change("referrals", new_id(), {"student_id": student, "reason": "自己发现"}),
     )
     assert [r["error"]["code"] for r in refused] == ["forbidden"] * 4
+    # And the answer is the counselor's: the teacher cannot write one.
+    self_answered = teacher.push(
+        teacher.change("referrals", referral_id, {"status": "accepted"}),
+        teacher.change("referrals", referral_id, {"declined_reason": "不需要"}),
+        teacher.change(
+            "referrals", new_id(), {"student_id": student, "reason": "x", "status": "accepted"}
+        ),
+    )
+    assert [r["error"]["code"] for r in self_answered] == ["forbidden"] * 3
     changes, _ = teacher.pull_all()
     [referral] = [c for c in changes if c["record_id"] == referral_id]
     assert referral["fields"] == {"student_id": student, "reason": "情绪低落", **answer}
