@@ -378,6 +378,9 @@ class LeadState(StateCore):
         if kind == "pdf":
             path = f"/api/v1/reports/daily-record?day={start}&lang={self.lang}"
             name = f"carerounds-{start}.pdf"
+        elif kind == "history":
+            path = f"/api/v1/reports/history?format=csv&start={start}&end={end}&lang={self.lang}"
+            name = f"carerounds-history-{start}-{end}.csv"
         else:
             assert kind in ("csv", "xlsx")
             path = (
@@ -387,6 +390,19 @@ class LeadState(StateCore):
             name = f"carerounds-disinfection-{start}-{end}.{kind}"
         body = self._office().file(path)
         return name, body
+
+    known_history: list[dict[str, Any]] | None = None  # as last read, while the app runs
+
+    @action
+    def load_history(self, first: date | str = "", last: date | str = "") -> None:
+        """The write history of `first` … `last` (today when not given), newest first:
+        who changed what, when, on which device (online; counseling notes never)."""
+        start = typed_day(first) or self.today()
+        end = typed_day(last) or start
+        found = self._office().report(
+            f"/api/v1/reports/history?start={start}&end={end}&lang={self.lang}"
+        )
+        self.known_history = list(found.get("changes", []))
 
     # The school's health rules -------------------------------------------------------
 

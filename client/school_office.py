@@ -44,6 +44,11 @@ class SchoolOffice:
     def revoke_device(self, device_id: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/api/v1/admin/devices/{quote(device_id)}/revoke"))
 
+    def report(self, path: str) -> dict[str, Any]:
+        """A report's JSON."""
+        body = self._call("GET", path)
+        return body if isinstance(body, dict) else {}
+
     def file(self, path: str) -> bytes:
         """A report file (PDF, CSV, XLSX) as the server made it."""
         body = self._call("GET", path)

@@ -227,7 +227,50 @@ def reports(state: AppState, refresh: Refresh) -> list[ft.Control]:
             ],
             wrap=True,
         ),
+        *_history(state, refresh, first, last, fetch("history")),
     ]
+
+
+def _history(
+    state: AppState, refresh: Refresh, first: ft.TextField, last: ft.TextField, save: Any
+) -> list[ft.Control]:
+    """Who changed what, when, on which device (online; a counseling note shows only as
+    changed): the latest on screen, the whole range as a file."""
+
+    def load(_event: object) -> None:
+        state.load_history(first.value or "", last.value or "")
+        refresh()
+
+    rows: list[ft.Control] = [
+        heading(state.text("ui.history")),
+        ft.Text(state.text("ui.history_help"), size=12),
+        ft.Row(
+            [
+                ft.TextButton(
+                    content=state.text("ui.show_history"), on_click=load, key="history-load"
+                ),
+                ft.TextButton(
+                    content=state.text("ui.history_file"), on_click=save, key="history-file"
+                ),
+            ],
+            wrap=True,
+        ),
+    ]
+    for n, change in enumerate((state.known_history or [])[:30]):
+        rows.append(
+            ft.Text(
+                state.text("ui.history_row").format(
+                    when=state.clock_time(str(change["received_at"])),
+                    who=change["who"],
+                    collection=change["collection"],
+                    record=change["record"],
+                    fields=change["fields"],
+                ),
+                size=12,
+                key=f"history-{n}",
+            )
+        )
+    return rows
 
 
 def conflicts(state: AppState, refresh: Refresh) -> ft.Control:

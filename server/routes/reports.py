@@ -10,6 +10,7 @@ from server.deps import LeadUser, SessionDep, SettingsDep
 from server.errors import ApiError
 from server.reports import compute, export, health
 from server.reports import daily_record as record_sections
+from server.reports.history import write_history
 from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot, load
 from shared.schemas.wire import ErrorBody
@@ -149,6 +150,29 @@ def _file(content: bytes, media_type: str, name: str) -> Response:
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+HISTORY_COLUMNS = [
+    ("received_at", "report.time"),
+    ("who", "report.by"),
+    ("device", "report.device"),
+    ("collection", "report.what"),
+    ("record", "report.record"),
+    ("fields", "report.fields"),
+    ("values", "report.values"),
+]
+
+
+@router.get("/history", responses=_errors)
+def history(span: SpanDep, session: SessionDep, format: Format = "json", lang: Lang = "zh") -> Any:
+    """The write history: who changed what, on which device, when (newest first; at most
+    5,000 changes, `more` says there were more). A counseling note or outcome is named as
+    changed, never shown."""
+    school, start, end = span.reading.school, span.start, span.end
+    rows, more = write_history(session, school, start, end, lang)
+    sheets: list[Sheet] = [("history", rows, HISTORY_COLUMNS)]
+    body = {"start": start, "end": end, "changes": rows, "more": more}
+    return _reply(school, format, lang, f"history-{start}-{end}", sheets, body)
 
 
 @router.get("/disinfection", responses=_errors)

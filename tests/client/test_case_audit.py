@@ -2,6 +2,9 @@
 which case, when, which device) synced like any record, seen by counselors for their
 cases and by the lead as counts, and never changed or removed by anyone."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 
 from client.shell import Shell
@@ -9,10 +12,12 @@ from tests.client.ui_support import (
     SERVER_URL,
     TODAY,
     Phones,
+    click,
     find,
     server_records,
     synced,
     text_of,
+    type_into,
 )
 from tests.sync_support import School
 
@@ -61,3 +66,22 @@ def test_every_opening_of_a_case_is_kept_and_never_changed(
     # A teacher's phone never receives the trail.
     teacher = phones.sign_in("teacher1")
     assert teacher.records_of("case_views") == []
+
+
+def test_the_lead_browses_the_write_history_from_the_app(phones: Phones, school: School) -> None:
+    cleaner = phones.sign_in("cleaner1")
+    cleaner.tick(school.area_ids[0], "windows", True, "窗户坏了")
+    synced(cleaner)
+    lead = phones.sign_in("lead")
+    shell = Shell(lead, SERVER_URL)
+    # The server stamps changes with its own clock (today), not the phones' test clock.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    tree = shell.build()
+    type_into(tree, "report-first", today)
+    type_into(tree, "report-last", today)
+    click(tree, "history-load")
+    assert lead.error is None and lead.known_history
+    line = text_of(find(shell.build(), "history-0"))
+    assert "消毒记录" in line and "一楼教室" in line
+    got = lead.report_file("history", today, today)
+    assert got is not None and got[0].endswith(".csv") and "窗户坏了".encode() in got[1]
