@@ -469,9 +469,13 @@ def validate_field(collection: Collection, key: str, value: Any) -> Any:
             raise UnknownField(f"{collection.name}.{name} is not a map")
         try:
             TypeAdapter(MapKey).validate_python(entry)
-            _entry_key_adapter(collection.schema, name).validate_python(entry)
         except ValidationError as exc:
             raise UnknownField(f"{key!r} is not a valid map entry name") from exc
+        try:
+            _entry_key_adapter(collection.schema, name).validate_python(entry)
+        except ValidationError as exc:  # a well-formed name that is no value: a day in 1999
+            message = f"{key}: {first_error(exc)}"
+            raise InvalidValue(message, collection.name, problems_of(exc, (name, entry))) from exc
         adapter = _entry_adapter(collection.schema, name)
     else:
         adapter = _field_adapter(collection.schema, name)
