@@ -1,0 +1,77 @@
+"""The OpenAPI document against the app, as schemathesis generates requests from it.
+
+Every operation, with examples generated from the document (valid and invalid), is sent
+in-process to the app on a real database, with the token of each role in turn: no answer
+is a 5xx, and every answer is one the document declares (status, media type, body).
+Bounded so that the whole takes a minute or two on a CI machine.
+"""
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from shared.schemas.vocabulary import Role
+from tests.factories import auth, create_user, login
+
+ROLES = (Role.LEAD, Role.CLEANER, Role.CLASS_TEACHER, Role.COUNSELOR)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def tokens(client: TestClient, app: FastAPI) -> dict[Role, dict[str, str]]:
+    return {role: auth(login(client, create_user(app, role).username)["token"]) for role in ROLES}
+
+
+# Examples per operation and mode: 40 operations, two modes, four roles per example.
+EXAMPLES = 12
+
+
+def _failures(operation: schemathesis.APIOperation, tokens: dict[Role, dict[str, str]]) -> str:
+    """What broke for one operation ("" when nothing did), the first failure of each mode."""
+    said = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=EXAMPLES,
+            suppress_health_check=list(HealthCheck),
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],  # no shrinking: the report says what broke, not why
+        )
+        def run(case: schemathesis.Case) -> None:
+            for role in ROLES:
+                case.call_and_validate(headers=tokens[role], checks=CHECKS)
+
+        try:
+            run()
+        except Unsatisfiable:  # nothing to get wrong: no parameter, no body (the health check)
+            continue
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - one run, every failure
+            said.append(f"{operation.label} ({mode}): {str(exc)[:1500]}")
+    return "\n".join(said)
+
+
+def test_every_answer_is_declared_and_none_is_a_5xx(
+    app: FastAPI, tokens: dict[Role, dict[str, str]]
+) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 30
+    failures = [f for f in (_failures(op, tokens) for op in operations) if f]
+    assert not failures, "\n\n".join(failures)
