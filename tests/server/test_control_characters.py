@@ -15,7 +15,7 @@ from sqlmodel import Session
 from server.models import Record, User
 from shared.schemas.vocabulary import Role
 from tests.factories import auth, login, signed_in
-from tests.sync_support import PUSH, Phone, new_id, small_school
+from tests.sync_support import PULL, PUSH, Phone, new_id, small_school
 
 LOGIN = "/api/v1/auth/login"
 USERS = "/api/v1/admin/users"
@@ -62,6 +62,30 @@ def test_notes_keep_tab_and_newline_and_refuse_the_rest(client: TestClient, app:
     assert [r["status"] for r in results] == ["applied", "rejected", "rejected"]
     assert {r["error"]["code"] for r in results[1:]} == {"invalid_value"}
     assert "control characters" in results[1]["error"]["message"]
+    # In a field's name, a map entry's name, a key inside an entry, the collection's name.
+    odd = [
+        {"note\x00": "x"},
+        {"items.win\x00dows": {"done": True}},
+        {"items.windows": {"done": True, "note\x00": "x"}},
+        {"items.windows": {"done": True, "note": "\x00"}},
+    ]
+    changes = []
+    for fields in odd:
+        change = a_round("")
+        change["fields"].update(fields)
+        changes.append(change)
+    changes.append({**a_round(""), "collection": "areas\x00"})
+    changes.append({**a_round(""), "hlc": "1796536593665-000003-\x00"})
+    results = phone.push(*changes)
+    assert [r["status"] for r in results] == ["rejected"] * len(changes)
+    for cursor in ("\x00", "abc\x00def"):
+        body = {"device_id": phone.device_id, "cursor": cursor}
+        pulled = client.post(PULL, json=body, headers=phone.headers)
+        assert pulled.status_code in (400, 422), pulled.text
+    for path in ("revoke", "restore"):
+        lead = auth(login(client, "lead")["token"])
+        device = client.post(f"/api/v1/admin/devices/d%00x/{path}", headers=lead)
+        assert _code(device) == (422, "invalid_value")
     # A lone surrogate, as JSON can escape it (in a value, in a field's name): not UTF-8,
     # so not JSON the push reads.
     for fields in ({"note": "a\ud800b"}, {"note\ud800": "x"}):
