@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from shared.schemas.vocabulary import Role
 from tests.factories import auth, create_user, login
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROLES = (Role.LEAD, Role.CLEANER, Role.CLASS_TEACHER, Role.COUNSELOR)
 CHECKS = [
     not_a_server_error,
@@ -82,3 +83,16 @@ def test_every_answer_is_declared_and_none_is_a_5xx(
     assert len(operations) > 30
     failures = [f for f in (_failures(op, tokens) for op in operations) if f]
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_document_declares_errors_and_files(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    push = paths["/api/v1/sync/push"]["post"]["responses"]
+    for code in ("400", "401", "403", "404", "409", "413", "415", "422"):
+        assert push[code]["content"] == error, code
+    disinfection = paths["/api/v1/reports/disinfection"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv", XLSX} <= set(disinfection)
+    record = paths["/api/v1/reports/daily-record"]["get"]["responses"]["200"]["content"]
+    assert set(record) == {"application/pdf", XLSX}
+    assert "401" not in paths["/api/v1/health"]["get"]["responses"]
