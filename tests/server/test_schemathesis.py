@@ -45,6 +45,9 @@ def tokens(client: TestClient, app: FastAPI) -> dict[Role, dict[str, str]]:
 EXAMPLES = int(os.environ.get("CAREROUNDS_SCHEMATHESIS_EXAMPLES", "12"))
 
 
+# Hypothesis is driven here, operation by operation, rather than through schemathesis'
+# pytest plugin (`from_fixture`), which fails on this pytest ("no attribute '_nodeid'"):
+# each operation's failures are gathered, so one run reports all of them.
 def _failures(operation: schemathesis.APIOperation, tokens: dict[Role, dict[str, str]]) -> str:
     """What broke for one operation ("" when nothing did), the first failure of each mode."""
     said = []
