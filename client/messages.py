@@ -55,6 +55,8 @@ _SAID = {
     "low_above_high": "low_above_high",
     "closed_needs_return_day": "closed_needs_return_day",
     "fever_over_checked": "fever_over_checked",
+    "control_characters": "control_characters",
+    "date_out_of_range": "date_out_of_range",
 }
 _LIMITS = ("gt", "ge", "lt", "le", "max_length", "min_length")
 

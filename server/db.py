@@ -39,6 +39,7 @@ def make_engine(settings: Settings) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -49,6 +50,9 @@ def make_engine(settings: Settings) -> Engine:
         max_overflow=10,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        # An error's text (and SQLAlchemy's log) never quotes a statement's values: they
+        # are records, and sometimes a password hash.
+        hide_parameters=True,
     )
 
 

@@ -12,6 +12,8 @@ from server.browser_safety import secure
 from server.config import Settings
 from server.db import WalCheckpointer, make_engine
 from server.errors import BodySizeLimit, install_error_handlers
+from server.failures import ContainFailures
+from server.openapi import install_openapi
 from server.routes import admin, auth, reports
 from server.sync import routes as sync
 from server.web_app import mount_web_app
@@ -50,8 +52,10 @@ def create_app(settings: Settings | None = None, lifespan: Any = None) -> FastAP
     # One clock per process; its random node keeps stamps unique across processes.
     app.state.clock = Clock(f"server-{secrets.token_hex(4)}")
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    secure(app, settings)
+    app.add_middleware(ContainFailures)  # outside our routes: it sees every failure
+    secure(app, settings)  # outermost: a 500 carries the security headers too
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(sync.router)

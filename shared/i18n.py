@@ -673,6 +673,9 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "error.outcome_needed": "请填写结案情况。",
         "error.case_already_open": "该学生已有在案个案, 请在个案列表中打开。",
         "error.referral_not_waiting": "该转介已处理过了。",
+        # inputs: control characters
+        "msg.control_characters": "{field}含有不能保存的控制字符, 请删去后重新输入。",
+        "msg.date_out_of_range": "{field}须在 2000-01-01 到 2099-12-31 之间。",
     },
     "en": {
         "kind.classroom": "Classroom",
@@ -1341,6 +1344,9 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "error.outcome_needed": "Say the outcome.",
         "error.case_already_open": "This student already has an open case: open it from the caseload.",
         "error.referral_not_waiting": "This referral was already handled.",
+        # inputs: control characters
+        "msg.control_characters": "{field} holds control characters that cannot be kept: remove them and type it again.",
+        "msg.date_out_of_range": "{field} must be a day from 2000-01-01 to 2099-12-31.",
     },
 }
 

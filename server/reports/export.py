@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from functools import cache
@@ -37,7 +38,23 @@ def _header(key: str, lang: str, timezone: tzinfo) -> str:
     return f"{t(key, lang)} ({timezone})" if key in ZONED else t(key, lang)
 
 
+# What no cell may hold: C0 and C1 controls but tab and newline (openpyxl refuses the C0
+# ones, and a PDF would draw boxes), and lone surrogates (not encodable). The schemas refuse
+# them on the way in; a value stored before they did is cleaned here, never refused, so
+# that one old name cannot break every report naming it.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    return _UNPRINTABLE.sub("", text)
+
+
 def _cell(row: dict[str, Any], key: str, lang: str, timezone: tzinfo) -> Any:
+    value = _raw_cell(row, key, lang, timezone)
+    return printable(value) if isinstance(value, str) else value
+
+
+def _raw_cell(row: dict[str, Any], key: str, lang: str, timezone: tzinfo) -> Any:
     value = row.get(key, "")
     if key == "outcome":
         return t(f"outcome.{value}", lang)
@@ -157,7 +174,7 @@ def daily_record_pdf(
         0,
         6,
         f"{t('report.date', lang)}: {day.isoformat()}    "
-        f"{t('report.generated', lang)}: {stamp} {generated_by}",
+        f"{t('report.generated', lang)}: {stamp} {printable(generated_by)}",
         new_x="LMARGIN",
         new_y="NEXT",
     )

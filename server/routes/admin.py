@@ -1,9 +1,9 @@
 """The lead's administration API: people, devices, and the school's setup records."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Path, Response
 from sqlmodel import col, select
 
 from server import accounts, records, school_setup
@@ -12,6 +12,7 @@ from server.errors import ApiError
 from server.models import AccessToken, Device, User, utcnow
 from server.records import RecordWriter
 from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID
+from shared.schemas.types import DEVICE_ID_PATTERN
 from shared.schemas.wire import (
     DeviceView,
     ErrorBody,
@@ -25,6 +26,8 @@ router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
 _errors: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)
 }
+# A device id that could not be one (a NUL in it would reach PostgreSQL) is a 422.
+DevicePath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN)]
 
 
 def _user_view(user: User) -> UserAdminView:
@@ -85,7 +88,7 @@ def _device_view(device: Device) -> DeviceView:
 
 
 @router.post("/devices/{device_id}/revoke", response_model=DeviceView, responses=_errors)
-def revoke_device(device_id: str, _lead: LeadUser, session: SessionDep) -> DeviceView:
+def revoke_device(device_id: DevicePath, _lead: LeadUser, session: SessionDep) -> DeviceView:
     """Block a lost phone: its tokens stop working and it wipes itself when it next syncs."""
     device = session.get(Device, device_id)
     if device is None:
@@ -97,7 +100,7 @@ def revoke_device(device_id: str, _lead: LeadUser, session: SessionDep) -> Devic
 
 
 @router.post("/devices/{device_id}/restore", response_model=DeviceView, responses=_errors)
-def restore_device(device_id: str, _lead: LeadUser, session: SessionDep) -> DeviceView:
+def restore_device(device_id: DevicePath, _lead: LeadUser, session: SessionDep) -> DeviceView:
     """Unblock a found phone; its old tokens stay revoked, so its user signs in again."""
     device = session.get(Device, device_id)
     if device is None:

@@ -13,6 +13,7 @@ from server.reports import daily_record as record_sections
 from server.reports.history import write_history
 from server.reports.rounds import SchoolRounds
 from server.reports.snapshot import SchoolSnapshot, load
+from shared.schemas.types import FIRST_DAY, LAST_DAY
 from shared.schemas.wire import ErrorBody
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -62,11 +63,6 @@ FOLLOW_UP_COLUMNS = [
     ("checks_done", "report.checks_done"),
 ]
 COUNSELING_COLUMNS = record_sections.COUNSELING_COLUMNS
-
-
-# The days a report may name: the counting walks day by day, with weeks of margin before and
-# after, and a date near year 1 or 9999 would run off the calendar (a 500, not a report).
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def _within(name: str, day: date | None) -> date | None:

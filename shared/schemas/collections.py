@@ -7,7 +7,6 @@ that is what a push carries.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -15,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,12 +24,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.schemas.types import (
+    Day,
+    DeviceId,
     FrequencyDays,
     ISODateKey,
     Label,
     MapKey,
+    Moment,
     Name,
     Note,
+    OneLineText,
     PersonName,
     ShortNote,
     TemperatureC,
@@ -86,7 +88,7 @@ class ReadingAsked(RecordSchema):
     """A checklist item that asks for a reading (a cold room's temperature in °C): its unit
     and, where the school sets one, the allowed range; a value outside it is flagged."""
 
-    unit: Annotated[str, Field(min_length=1, max_length=16)]
+    unit: Annotated[OneLineText, Field(min_length=1, max_length=16)]
     low: Measure | None = None
     high: Measure | None = None
 
@@ -133,7 +135,7 @@ class ChecklistTemplate(RecordSchema):
 
 class RoundItem(RecordSchema):
     done: bool
-    at: AwareDatetime | None = None
+    at: Moment | None = None
     note: ShortNote = ""
     dosage: Dosage | None = None  # what was used, where the checklist item asks for it
     reading: Measure | None = None  # what the meter showed, where the item asks for it
@@ -143,10 +145,10 @@ class RoundItem(RecordSchema):
 
 class DisinfectionRound(RecordSchema):
     area_id: UUID
-    round_date: date
+    round_date: Day
     cleaner_id: UUID
     items: dict[MapKey, RoundItem] = Field(default_factory=dict, max_length=100)
-    completed_at: AwareDatetime | None = None
+    completed_at: Moment | None = None
     note: ShortNote = ""
 
 
@@ -159,23 +161,23 @@ class SchoolClass(RecordSchema):
 class Student(RecordSchema):
     name: PersonName
     class_id: UUID
-    student_no: str | None = Field(default=None, min_length=1, max_length=32)
+    student_no: OneLineText | None = Field(default=None, min_length=1, max_length=32)
 
 
 class SickCase(RecordSchema):
     student_id: UUID
     class_id: UUID
-    onset_date: date
+    onset_date: Day
     # The day the teacher started following the case (daily follow-ups count from it).
-    opened_on: date | None = None
+    opened_on: Day | None = None
     symptoms: Text
     status: CaseStatus = CaseStatus.OPEN
-    returned_on: date | None = None
+    returned_on: Day | None = None
     medical_care: ShortNote = ""
     # 复课证明: who issued the return clearance and when, or why none was needed. Closing
     # a case needs one or the other (shared.health.close_problem; the server refuses).
     clearance_by: Label | None = None
-    clearance_on: date | None = None
+    clearance_on: Day | None = None
     clearance_waived: ShortNote = ""
     symptom: SymptomCategory | None = None
 
@@ -197,8 +199,8 @@ class TemperatureCheck(RecordSchema):
     of `checked_at` and the slot of its time (shared.health.check_day / check_slot)."""
 
     class_id: UUID
-    checked_at: AwareDatetime
-    day: date | None = None
+    checked_at: Moment
+    day: Day | None = None
     slot: CheckSlot | None = None
     students_checked: int = Field(ge=0, le=300)  # present and checked
     absent: int = Field(default=0, ge=0, le=300)
@@ -226,7 +228,7 @@ class Absence(RecordSchema):
 
     student_id: UUID
     class_id: UUID
-    day: date
+    day: Day
     kind: AbsenceKind
     symptom: SymptomCategory | None = None
     saw_doctor: bool | None = None
@@ -238,7 +240,7 @@ class Absence(RecordSchema):
 
 class FollowUp(RecordSchema):
     case_id: UUID
-    visit_date: date
+    visit_date: Day
     method: FollowUpMethod
     temperature_c: TemperatureC | None = None
     condition: Text = ""
@@ -257,10 +259,10 @@ class Referral(RecordSchema):
 
 class CounselingCase(RecordSchema):
     student_id: UUID
-    opened_on: date | None = None
+    opened_on: Day | None = None
     risk_level: RiskLevel
     status: CaseStatus = CaseStatus.OPEN
-    next_follow_up: date | None = None
+    next_follow_up: Day | None = None
     referral_id: UUID | None = None
     origin: CaseOrigin = CaseOrigin.REFERRAL
     # The counselor who holds the case: the lead is told who holds a crisis (never notes).
@@ -275,14 +277,14 @@ class CaseView(RecordSchema):
     device). Never changed or removed; no content of the case."""
 
     case_id: UUID
-    viewed_at: AwareDatetime
+    viewed_at: Moment
     viewer_id: UUID
-    device_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    device_id: DeviceId
 
 
 class Intervention(RecordSchema):
     case_id: UUID
-    held_on: date
+    held_on: Day
     kind: InterventionKind
     note: Note = ""
     risk_level: RiskLevel | None = None
@@ -299,7 +301,7 @@ def _zone(name: str) -> str:
 class SchoolSettings(RecordSchema):
     """The school's own rules (one record, id SCHOOL_SETTINGS_ID), set by the lead."""
 
-    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
+    timezone: Annotated[OneLineText, AfterValidator(_zone)] = "Asia/Shanghai"
     # Days the school is closed (date → what it is, e.g. "国庆节"); nothing is due then.
     # A map entry cannot be removed (entries merge one by one): None opens the day again.
     closed_days: dict[ISODateKey, Label | None] = Field(default_factory=dict, max_length=2000)
@@ -484,9 +486,13 @@ def validate_field(collection: Collection, key: str, value: Any) -> Any:
             raise UnknownField(f"{collection.name}.{name} is not a map")
         try:
             TypeAdapter(MapKey).validate_python(entry)
-            _entry_key_adapter(collection.schema, name).validate_python(entry)
         except ValidationError as exc:
             raise UnknownField(f"{key!r} is not a valid map entry name") from exc
+        try:
+            _entry_key_adapter(collection.schema, name).validate_python(entry)
+        except ValidationError as exc:  # a well-formed name that is no value: a day in 1999
+            message = f"{key}: {first_error(exc)}"
+            raise InvalidValue(message, collection.name, problems_of(exc, (name, entry))) from exc
         adapter = _entry_adapter(collection.schema, name)
     else:
         adapter = _field_adapter(collection.schema, name)

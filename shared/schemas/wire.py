@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.schemas.types import DeviceId, Name, PersonName
+from shared.schemas.types import DeviceId, Name, OneLine, PersonName
 from shared.schemas.vocabulary import Role
 
 MAX_BATCH_CHANGES = 1_000
@@ -17,8 +17,10 @@ DEFAULT_PULL_LIMIT = 500
 
 # Usernames are what people type: letters of any script (Chinese included), digits, . _ @ -
 Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.@-]{1,64}$")]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+# The pattern keeps control characters out of usernames; passwords refuse them too (a
+# lone surrogate cannot even be encoded for the hash, and nobody types a NUL).
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256), OneLine]
+NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=256), OneLine]
 
 
 class Message(BaseModel):

@@ -112,3 +112,18 @@ def test_labels_skip_map_entry_ids_and_fall_back_to_the_collection() -> None:
     assert field_label("checklist_templates", ("items", "a"), "en") == "Items"
     assert field_label("school_settings", ("closed_days", "2026-10-01"), "zh") == "放假日"
     assert field_label("areas", (), "zh") == "区域"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_control_characters_and_far_off_days_are_said_plainly(lang: str) -> None:
+    note = rejected_text("disinfection_rounds", {"note": "a\x00b"}, "invalid_value", "", lang)
+    assert note == t("msg.control_characters", lang).format(
+        field=t("field.disinfection_rounds.note", lang)
+    )
+    day = rejected_text(
+        "disinfection_rounds", {"round_date": "1999-12-31"}, "invalid_value", "", lang
+    )
+    assert day == t("msg.date_out_of_range", lang).format(
+        field=t("field.disinfection_rounds.round_date", lang)
+    )
+    _said_plainly(note, t("field.disinfection_rounds.note", lang))

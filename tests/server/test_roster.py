@@ -636,3 +636,30 @@ def test_students_written_through_change_log(
     assert all(isinstance(r.record_id, uuid.UUID) for r in rows)
     top = session.exec(select(func.max(col(Record.seq)))).one()
     assert top == max(seqs)
+
+
+def test_control_characters_in_a_file_are_line_problems(
+    app: FastAPI, session: Session, tmp_path: Path
+) -> None:
+    """A NUL or another control character in a name: refused on its line, on both
+    databases (PostgreSQL could not store a NUL), and nothing is imported."""
+    people = (
+        "username,display_name,role,password,classes\n"
+        "fine1,甲,cleaner,password-1,\n"  # 2
+        "nul1,乙\x00,cleaner,password-2,\n"  # 3
+        "esc1,丙\x1b[31m,cleaner,password-3,\n"  # 4
+        "teach,丁,班主任,password-4,初一\x07(1)班\n"  # 5: a class name
+    )
+    with pytest.raises(roster.RosterError) as excinfo:
+        import_users(session, write_csv(tmp_path, people))
+    problems = problems_of(excinfo)
+    assert lines_in(problems) == [3, 4, 5]
+    assert "control characters" in problems[0]
+    session.rollback()
+    assert user_count(session) == 0
+    pupils = "name,class,student_no\n甲,初一(1)班,1\n乙\x00,初一(1)班,2\n丙,初一(1)班,3\x01\n"
+    with pytest.raises(roster.RosterError) as excinfo:
+        import_students(session, write_csv(tmp_path, pupils, name="s.csv"), create_classes=True)
+    assert lines_in(problems_of(excinfo)) == [3, 4]
+    session.rollback()
+    assert students(session) == []
