@@ -108,8 +108,8 @@ def postgres_reachable() -> bool:
     return True
 
 
-def rounds_in(database_url: str) -> int:
-    """The disinfection rounds the database holds (the demo school seeds a few days')."""
+def query(database_url: str, sql: str) -> list[Any]:
+    """The rows of one SQL statement, read straight from the benchmark's database."""
     from sqlalchemy import text
 
     from server.config import Settings
@@ -118,12 +118,17 @@ def rounds_in(database_url: str) -> int:
     engine = make_engine(Settings(database_url=database_url))
     try:
         with engine.connect() as conn:
-            found = conn.execute(
-                text("SELECT count(*) FROM records WHERE collection = 'disinfection_rounds'")
-            ).scalar_one()
-            return int(found)
+            return list(conn.execute(text(sql)).all())
     finally:
         engine.dispose()
+
+
+def rounds_in(database_url: str) -> int:
+    """The disinfection rounds the database holds (the demo school seeds a few days')."""
+    [(count,)] = query(
+        database_url, "SELECT count(*) FROM records WHERE collection = 'disinfection_rounds'"
+    )
+    return int(count)
 
 
 def seed_demo(database_url: str) -> None:

@@ -41,6 +41,7 @@ from bench.harness import (
     fresh_database,
     machine,
     percentile,
+    query,
     seed_demo,
     use_cheap_password_hashes,
 )
@@ -312,19 +313,9 @@ async def simulate(
 
 def server_changes(database_url: str) -> list[tuple[str, int]]:
     """(change_id, seq) of every change the bench devices made, read from the database."""
-    from sqlalchemy import text
-
-    from server.config import Settings
-    from server.db import make_engine
-
-    engine = make_engine(Settings(database_url=database_url))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT change_id, seq FROM changes WHERE device_id LIKE 'bench-md-%'")
-            ).all()
-    finally:
-        engine.dispose()
+    rows = query(
+        database_url, "SELECT change_id, seq FROM changes WHERE device_id LIKE 'bench-md-%'"
+    )
     return [(str(uuid.UUID(str(change_id))), int(seq)) for change_id, seq in rows]
 
 

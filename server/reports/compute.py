@@ -16,6 +16,7 @@ from shared.schedule import (
     follow_up_state,
 )
 from shared.schemas.vocabulary import RiskLevel
+from shared.summaries import DONE, DUE
 
 # What a report counts against the due: done on time or late, left incomplete, or missed.
 COUNTED = ("done", "late", "incomplete", "missed")
@@ -124,8 +125,8 @@ def compliance_series(
     for offset in range(days):
         day = start + timedelta(days=offset)
         of_day = counts[day]
-        due = sum(of_day[o] for o in (*COUNTED, "pending"))
-        rate = (of_day["done"] + of_day["late"]) / due if due else None
+        due = sum(of_day[o] for o in DUE)  # the phones' charts count by the same rule
+        rate = sum(of_day[o] for o in DONE) / due if due else None
         outcomes = {o: of_day[o] for o in (*COUNTED, "pending")}
         series.append({"day": str(day), **outcomes, "due": due, "rate": rate})
     return series

@@ -6,10 +6,10 @@ from fastapi import FastAPI
 from client.shell import Shell
 from tests.client.ui_support import (
     SERVER_URL,
-    Event,
     Phones,
     click,
     find,
+    lead_on,
     server_record,
     synced,
     text_of,
@@ -63,12 +63,7 @@ def test_the_lead_sets_the_health_rules_and_every_phone_counts_by_them(
     phones: Phones, school: School
 ) -> None:
     first = school.class_ids[0]
-    lead = phones.sign_in("lead")
-    shell = Shell(lead, SERVER_URL)
-    bar = find(shell.build(), "tabs")
-    bar.selected_index = 1
-    bar.on_change(Event(bar))
-    click(shell.build(), "section-calendar")
+    lead, shell = lead_on(phones, "calendar")
     tree = shell.build()
     find(tree, "rule-slot-noon").value = False
     type_into(tree, "rule-day-count", "2")

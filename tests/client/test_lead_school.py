@@ -16,22 +16,13 @@ from tests.client.ui_support import (
     click,
     find,
     finish_round,
+    lead_on,
     server_record,
     synced,
     text_of,
     type_into,
 )
 from tests.sync_support import School
-
-
-def _lead_on(phones: Phones, section: str, lang: str = "zh") -> tuple[AppState, Shell]:
-    state = phones.sign_in("lead", lang)
-    shell = Shell(state, SERVER_URL)
-    bar = find(shell.build(), "tabs")
-    bar.selected_index = 1
-    bar.on_change(Event(bar))
-    click(shell.build(), f"section-{section}")
-    return state, shell
 
 
 def _order(state: AppState) -> list[str]:
@@ -51,7 +42,7 @@ def _name(state: AppState, area_id: str) -> str:
 def test_a_new_area_goes_last_and_the_order_can_be_changed(
     phones: Phones, school: School, app: FastAPI
 ) -> None:
-    lead, shell = _lead_on(phones, "areas")
+    lead, shell = lead_on(phones, "areas")
     first, second = sorted(school.area_ids, key=lambda a: _order(lead).index(_name(lead, a)))
     tree = shell.build()
     type_into(tree, "area-name", "操场看台")
@@ -81,7 +72,7 @@ def test_a_new_area_goes_last_and_the_order_can_be_changed(
 def test_the_lead_makes_a_cleaner_responsible_and_the_dashboard_names_them(
     phones: Phones, school: School, app: FastAPI
 ) -> None:
-    lead, shell = _lead_on(phones, "areas")
+    lead, shell = lead_on(phones, "areas")
     area = school.area_ids[0]
     cleaner_id = str(school.cleaners[1].id)
     names = dict(lead.cleaners())
@@ -108,7 +99,7 @@ def test_the_lead_makes_a_cleaner_responsible_and_the_dashboard_names_them(
 
 
 def test_nothing_is_due_on_a_closed_weekday_or_a_holiday(phones: Phones, school: School) -> None:
-    lead, shell = _lead_on(phones, "calendar", "en")
+    lead, shell = lead_on(phones, "calendar", "en")
     weekday = TODAY.weekday()
     check(shell.build(), f"closed-weekday-{weekday}", True)
     assert lead.error is None
@@ -147,7 +138,7 @@ def test_nothing_is_due_on_a_closed_weekday_or_a_holiday(phones: Phones, school:
 
 def test_the_lead_blocks_a_lost_phone_from_the_staff_screen(phones: Phones, school: School) -> None:
     cleaner = phones.sign_in("cleaner1")
-    lead, shell = _lead_on(phones, "staff")
+    lead, shell = lead_on(phones, "staff")
     click(shell.build(), "devices-load")
     assert lead.error is None and lead.known_devices
     phone = next(d for d in lead.known_devices if d["user_id"] == cleaner.user_id)

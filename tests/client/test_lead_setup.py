@@ -4,7 +4,6 @@ students (synced records, offline) and staff accounts (the server's, online)."""
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from client.app_state import AppState
 from client.checklists import checklist_items, checklist_text, edited_items
 from client.shell import Shell
 from shared.i18n import t
@@ -17,6 +16,7 @@ from tests.client.ui_support import (
     find,
     finish_round,
     has,
+    lead_on,
     server_record,
     synced,
     text_of,
@@ -24,16 +24,6 @@ from tests.client.ui_support import (
     type_into,
 )
 from tests.sync_support import School
-
-
-def _lead_on(phones: Phones, section: str, lang: str = "zh") -> tuple[AppState, Shell]:
-    state = phones.sign_in("lead", lang)
-    shell = Shell(state, SERVER_URL)
-    bar = find(shell.build(), "tabs")
-    bar.selected_index = 1
-    bar.on_change(Event(bar))
-    click(shell.build(), f"section-{section}")
-    return state, shell
 
 
 def test_dashboard_says_which_cleaner_did_which_area(phones: Phones, school: School) -> None:
@@ -70,7 +60,7 @@ def test_checklist_lines_become_items_and_dosages() -> None:
 def test_lead_adds_a_checklist_and_an_area_the_cleaner_then_works(
     phones: Phones, school: School
 ) -> None:
-    lead, shell = _lead_on(phones, "checklists")
+    lead, shell = lead_on(phones, "checklists")
     tree = shell.build()
     assert has(tree, f"template-{school.template_id}")
     type_into(tree, "template-name", "食堂每餐消毒")
@@ -100,7 +90,7 @@ def test_lead_adds_a_checklist_and_an_area_the_cleaner_then_works(
 
 
 def test_a_paused_area_leaves_the_cleaners_list(phones: Phones, school: School) -> None:
-    lead, shell = _lead_on(phones, "areas")
+    lead, shell = lead_on(phones, "areas")
     area = school.area_ids[1]
     switch = find(shell.build(), f"area-active-{area}")
     assert switch.value is True
@@ -116,7 +106,7 @@ def test_a_paused_area_leaves_the_cleaners_list(phones: Phones, school: School) 
 def test_lead_adds_a_class_with_its_teacher_and_a_student(
     phones: Phones, school: School, app: FastAPI
 ) -> None:
-    lead, shell = _lead_on(phones, "classes")
+    lead, shell = lead_on(phones, "classes")
     teacher2 = next(p for p in lead.staff() if p["username"] == "teacher2")
     tree = shell.build()
     type_into(tree, "class-name", "初三(5)班")
@@ -140,7 +130,7 @@ def test_lead_adds_a_class_with_its_teacher_and_a_student(
 
 
 def test_lead_manages_staff_accounts_online(phones: Phones, app: FastAPI) -> None:
-    lead, shell = _lead_on(phones, "staff", lang="en")
+    lead, shell = lead_on(phones, "staff", lang="en")
     tree = shell.build()
     assert {"cleaner1", "teacher1", "counselor1", "lead"} <= {p["username"] for p in lead.staff()}
     type_into(tree, "person-username", "cleaner9")
@@ -191,7 +181,7 @@ def test_a_dosage_line_in_a_new_checklist_reaches_the_cleaner(
     phones: Phones, school: School, app: FastAPI
 ) -> None:
     """A checklist made on the phone works for a cleaner the same day, dosage included."""
-    lead, shell = _lead_on(phones, "checklists")
+    lead, shell = lead_on(phones, "checklists")
     tree = shell.build()
     type_into(tree, "template-name", "卫生间")
     type_into(tree, "template-items", "便池刷洗 [含氯消毒液 1000 mg/L]")
@@ -216,7 +206,7 @@ def test_a_dosage_line_in_a_new_checklist_reaches_the_cleaner(
 def test_a_refused_change_is_fixed_and_sent_again(
     phones: Phones, school: School, app: FastAPI, client: TestClient
 ) -> None:
-    lead, shell = _lead_on(phones, "areas")
+    lead, shell = lead_on(phones, "areas")
     spare = lead.add_record("checklist_templates", {"name": "备用", "items": {"a": {"zh": "擦"}}})
     synced(lead)
     area_id = lead.add_record(
@@ -281,7 +271,7 @@ def test_a_refused_change_can_be_discarded(phones: Phones, school: School) -> No
 def test_lead_renames_an_area_and_changes_how_often_it_is_due(
     phones: Phones, school: School, app: FastAPI
 ) -> None:
-    lead, shell = _lead_on(phones, "areas")
+    lead, shell = lead_on(phones, "areas")
     area = school.area_ids[1]
     tree = shell.build()
     assert find(tree, f"area-name-{area}").value == "二楼教室"
@@ -379,7 +369,7 @@ def test_lead_edits_a_checklist_and_the_cleaner_works_the_new_one(
     cleaner.tick(area, "windows", True)  # recorded before the change
     synced(cleaner)
 
-    lead, shell = _lead_on(phones, "checklists")
+    lead, shell = lead_on(phones, "checklists")
     template = school.template_id
     tree = shell.build()
     box = find(tree, f"template-items-{template}")
@@ -418,7 +408,7 @@ def test_lead_edits_a_checklist_and_the_cleaner_works_the_new_one(
 
 
 def test_lead_gives_an_area_its_english_name(phones: Phones, school: School, app: FastAPI) -> None:
-    lead, shell = _lead_on(phones, "areas")
+    lead, shell = lead_on(phones, "areas")
     area = school.area_ids[0]
     tree = shell.build()
     assert find(tree, f"area-name-en-{area}").value == ""
@@ -443,7 +433,7 @@ def test_lead_gives_an_area_its_english_name(phones: Phones, school: School, app
 def test_lead_renames_a_class_and_hands_it_to_another_teacher(
     phones: Phones, school: School, app: FastAPI
 ) -> None:
-    lead, shell = _lead_on(phones, "classes")
+    lead, shell = lead_on(phones, "classes")
     class_id = school.class_ids[0]
     teacher2 = next(p for p in lead.staff() if p["username"] == "teacher2")
     tree = shell.build()
@@ -465,7 +455,7 @@ def test_lead_renames_a_class_and_hands_it_to_another_teacher(
 def test_a_checklist_without_items_is_refused_and_nothing_changes(
     phones: Phones, school: School
 ) -> None:
-    lead, shell = _lead_on(phones, "checklists", "en")
+    lead, shell = lead_on(phones, "checklists", "en")
     template = school.template_id
     before = next(t for t in lead.records_of("checklist_templates") if t.record_id == template)
     tree = shell.build()

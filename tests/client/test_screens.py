@@ -27,6 +27,7 @@ from tests.client.ui_support import (
     has_chinese,
     keys,
     round_note_conflict,
+    second_tab,
     server_record,
     synced,
     text_of,
@@ -516,13 +517,6 @@ def test_a_temperature_with_a_decimal_comma_is_not_dropped(phones: Phones, schoo
     assert read or refused, f"saved {saved}, error {state.error}"
 
 
-def _class_day(shell: Shell) -> ft.BaseControl:
-    bar = find(shell.build(), "tabs")
-    bar.selected_index = 1
-    bar.on_change(Event(bar))
-    return shell.build()
-
-
 def test_teacher_checks_a_class_names_a_feverish_student_and_opens_a_case(
     phones: Phones, school: School
 ) -> None:
@@ -531,7 +525,7 @@ def test_teacher_checks_a_class_names_a_feverish_student_and_opens_a_case(
     state, shell = _signed_in(phones, "teacher1")
     tree = shell.build()
     assert "晨午检未做" in text_of(find(tree, "missing"))  # nothing missed: said at the top
-    tree = _class_day(shell)
+    tree = second_tab(shell)
     assert find(tree, "check-class").value == class_id
     assert find(tree, "check-slot").value == "morning"
     type_into(tree, "check-present", "42")
@@ -566,7 +560,7 @@ def test_teacher_registers_an_illness_absence_and_follows_up_its_cause(
     class_id = school.class_ids[0]
     student = school.student_ids[class_id][2]
     state, shell = _signed_in(phones, "teacher1")
-    tree = _class_day(shell)
+    tree = second_tab(shell)
     assert has(tree, "absences-none")
     click(tree, "absence-save")
     assert state.error is not None and state.error.code == "student_needed"

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from client.accounts import PhoneUsers
 from client.app_state import AppState
+from client.shell import Shell
 from client.transport import Reply, TransportError
 from server.models import Record
 from tests.factories import PASSWORD
@@ -266,3 +267,20 @@ def round_note_conflict(phones: Phones, area_id: str) -> tuple[str, str, str]:
     cleaner2.session.store.edit("disinfection_rounds", round_id, {"note": winner})
     synced(cleaner1, cleaner2)
     return round_id, winner, loser
+
+
+def second_tab(shell: Shell) -> ft.BaseControl:
+    """Tap the role's second tab (the lead's Manage, a teacher's checks and absences)."""
+    bar = find(shell.build(), "tabs")
+    bar.selected_index = 1
+    bar.on_change(Event(bar))
+    return shell.build()
+
+
+def lead_on(phones: "Phones", section: str, lang: str = "zh") -> tuple[AppState, Shell]:
+    """The lead signed in, on one section of Manage: (state, shell)."""
+    state = phones.sign_in("lead", lang)
+    shell = Shell(state, SERVER_URL)
+    second_tab(shell)
+    click(shell.build(), f"section-{section}")
+    return state, shell
