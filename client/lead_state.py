@@ -13,6 +13,7 @@ from client.conflict_view import ConflictWords
 from client.due_lists import calendar_of, cleaner_today, sick_students
 from client.school_office import SchoolOffice
 from client.state_core import MissingInput, StateCore, action, typed_day
+from shared import retention
 from shared.health import ClusterRule, causes_missing, clusters, missing_checks, slots_of
 from shared.hlc import parse as parse_hlc
 from shared.rounds import round_checklist, tally_of
@@ -408,7 +409,8 @@ class LeadState(StateCore):
 
     def health_rules(self) -> dict[str, Any]:
         """The 晨午检 slots, the cluster alert's thresholds, whether a return needs a
-        clearance, how long a phone left alone stays open: as set, or the defaults."""
+        clearance, how long a phone left alone stays open, how long closed cases stay on
+        phones: as set, or the defaults."""
         settings = self._records("school_settings").get(str(SCHOOL_SETTINGS_ID), {})
         rule = ClusterRule.from_settings(settings)
         return {
@@ -418,6 +420,7 @@ class LeadState(StateCore):
             "cluster_window_days": rule.window_days,
             "clearance_required": bool(settings.get("clearance_required", True)),
             "idle_lock_minutes": int(settings.get("idle_lock_minutes") or 5),
+            "closed_cases_on_phones_days": retention.days_on_phones(settings),
         }
 
     @action

@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from server import demo, roster
+from server import demo, retention, roster
 from server.config import Settings
 from server.db import make_engine, migrate
 from server.models import User
@@ -121,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             help="proxies (comma-separated, or *) whose X-Forwarded-Proto/-For are believed",
         )
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser(
+        "retention",
+        help="now, not at the next hourly sweep: move closed cases off the phones (the "
+        "school's setting) and delete those the server no longer keeps",
+    )
     users = commands.add_parser("import-users", help="import accounts from a CSV file")
     users.add_argument("csv", type=Path)
     students = commands.add_parser("import-students", help="import students from a CSV file")
@@ -153,6 +158,20 @@ def _run(args: argparse.Namespace, engine: Engine) -> int | None:
         return 0
     if args.command in ("import-users", "import-students"):
         return _import(args, engine)
+    if args.command == "retention":
+        settings = Settings()
+        with Session(engine) as session:
+            done = retention.sweep(session, _cli_clock(), settings.keep_closed_cases_days)
+        kept = settings.keep_closed_cases_days
+        print(f"{done.archived} closed cases left the phones")
+        if kept is None:
+            print("the server keeps closed cases forever (CAREROUNDS_KEEP_CLOSED_CASES_DAYS)")
+        else:
+            print(
+                f"{done.purged} closed cases ({done.purged_records} records) closed over "
+                f"{kept} days ago were deleted from the server"
+            )
+        return 0
     if args.command == "demo":
         with Session(engine) as session:
             if demo.is_empty(session):

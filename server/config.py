@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # How long the server keeps a closed case once it has left the phones (the school's
+    # `closed_cases_on_phones_days`), in days after it was closed; unset: forever.
+    keep_closed_cases_days: int | None = Field(default=None, ge=1, le=36500)
+    # Minutes between two retention sweeps in each server process (0: only
+    # `carerounds-server retention`).
+    retention_sweep_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
     # Days and "due" are counted in the school's own time zone.
     school_timezone: str = "Asia/Shanghai"
     # The app's browser build (scripts/build-web.sh), served at /app/ when it is there.

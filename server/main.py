@@ -4,6 +4,7 @@ import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from server.db import WalCheckpointer, make_engine
 from server.errors import BodySizeLimit, install_error_handlers
 from server.failures import ContainFailures
 from server.openapi import install_openapi
+from server.retention import RetentionSweeper
 from server.routes import admin, auth, reports
 from server.sync import routes as sync
 from server.web_app import mount_web_app
@@ -32,9 +34,18 @@ async def _served(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     checkpoints = WalCheckpointer(app.state.engine)
     checkpoints.start()
+    settings: Settings = app.state.settings
+    sweeper = RetentionSweeper(
+        app.state.engine,
+        app.state.clock,
+        settings.keep_closed_cases_days,
+        timedelta(minutes=settings.retention_sweep_minutes),
+    )
+    sweeper.start()
     try:
         yield
     finally:
+        sweeper.stop()
         checkpoints.stop()
 
 

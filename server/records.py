@@ -57,12 +57,15 @@ from sqlmodel import Session, col, select
 from server.models import ChangeLog, Move, Record, SeqCounter, User, utcnow
 from server.sync import scopes
 from server.sync.merge_rule import IncomingChange, Loss, RecordState, apply
+from shared import retention
 from shared.hlc import Clock
-from shared.schemas.collections import COLLECTIONS
+from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import RecordView
 
 Key = tuple[str, uuid.UUID]
+# What lives, and is archived, with a case: the collection of its case.
+_CASE_OF = {follower: case for case, follower in scopes.ARCHIVED_CASES.items()}
 
 RECORDS: sa.Table = Record.__table__  # type: ignore[attr-defined]
 CHANGES: sa.Table = ChangeLog.__table__  # type: ignore[attr-defined]
@@ -158,7 +161,9 @@ class Interference:
 class RecordWriter:
     """Merges changes into records and logs them, numbering each from the locked counter."""
 
-    def __init__(self, session: Session, clock: Clock, *, lock: bool = True) -> None:
+    def __init__(
+        self, session: Session, clock: Clock, *, lock: bool = True, now: datetime | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
         self.locked = False
@@ -174,13 +179,14 @@ class RecordWriter:
         self._stamped: list[dict[str, Any]] = []
         self._users: dict[uuid.UUID, User | None] = {}
         self._written: list[Key] = []  # keys written, in order (repeats included)
+        self._read_buckets: set[str] = set()  # read whole by `_in_bucket`
         self._records: dict[Key, Record] = {}  # see `get`
         # The plan is numbered base + 1 ... base + used, base being the counter as the
         # plan's reads found it (as if nobody commits before it is written).
         self._base: int | None = None
         self._used = 0
         self._shift = 0  # what the plan's numbers were moved up by since they were given
-        self._now = utcnow()
+        self._now = now or utcnow()  # what is written as received now, and ages are counted to
         if lock:
             self._base = self._take_lock()
         elif self.postgresql:
@@ -529,18 +535,35 @@ class RecordWriter:
         )
         if old is not None and old.bucket and old.bucket != record.bucket:
             self._moved(record, old.bucket)
+        elif scopes.archived(record.bucket):
+            # Written where no phone reads it (an edit made offline to a case since
+            # archived): the phones that read where it lived drop it again.
+            self._add_move(record, scopes.live_bucket(record.bucket))
         for loss in losses:
             self._keep_conflict(record, loss)
         return record, losses
 
     def _bucket(self, record: RecordRow) -> str:
         case_bucket = None
-        if record.collection == "follow_ups":
-            case = self.row("sick_cases", as_uuid(record.fields.get("case_id")))
+        if record.collection in _CASE_OF:
+            case = self.row(_CASE_OF[record.collection], as_uuid(record.fields.get("case_id")))
             case_bucket = case.bucket if case is not None else None
         return scopes.bucket_for(
-            record.collection, record.record_id, record.fields, record.created_by, case_bucket
+            record.collection,
+            record.record_id,
+            record.fields,
+            record.created_by,
+            case_bucket,
+            archive=self._archived(record),
         )
+
+    def _archived(self, record: RecordRow) -> bool:
+        """A case closed longer than the school keeps closed cases on phones."""
+        if record.collection not in scopes.ARCHIVED_CASES or record.deleted:
+            return False
+        settings = self.live_row("school_settings", SCHOOL_SETTINGS_ID)
+        days = retention.days_on_phones(settings.fields if settings is not None else {})
+        return retention.closed_before(record.fields, record.field_hlc, self._now, days)
 
     def _add_move(self, record: RecordRow, old_bucket: str) -> None:
         self._moves.append(
@@ -556,50 +579,57 @@ class RecordWriter:
     def _moved(self, record: RecordRow, old_bucket: str) -> None:
         self.moved = True
         self._add_move(record, old_bucket)
-        # What lives where this record lives follows it: a case's follow-ups, and the
-        # conflict records about any of them. Each gets a new number, so that the devices
-        # that now read the bucket receive it.
-        there: dict[Key, RecordRow] = {}
-        for db in self.session.execute(sa.select(RECORDS).where(RECORDS.c.bucket == old_bucket)):
-            key = (db.collection, db.record_id)
-            if key not in self._db:
-                self._db[key] = _row(db)
-            current = self.row(*key)
-            if current is not None:
-                there[key] = current
-        for key, pending in self._rows.items():
-            there[key] = pending  # written by this writer, maybe not in the database yet
-        for other in list(there.values()):
-            if other.bucket != old_bucket:
-                continue
-            follows = (
-                other.collection == "follow_ups"
-                and record.collection == "sick_cases"
-                and other.fields.get("case_id") == str(record.record_id)
-            ) or (
-                other.collection == "conflicts"
-                and other.fields.get("record_id") == str(record.record_id)
-                and other.scope_collection == record.collection
+        # What lives where this record lives follows it: a case's follow-ups or
+        # interventions, and the conflict records about any of them. Each gets a new
+        # number, so that the devices that now read the bucket receive it.
+        there = self._in_bucket(old_bucket)
+        follower = scopes.ARCHIVED_CASES.get(record.collection)
+        about = {(record.collection, str(record.record_id))}
+        followers = [
+            other
+            for other in there
+            if follower is not None
+            and other.collection == follower
+            and other.fields.get("case_id") == str(record.record_id)
+        ]
+        about |= {(other.collection, str(other.record_id)) for other in followers}
+        followers += [
+            other
+            for other in there
+            if other.collection == "conflicts"
+            and (other.scope_collection, other.fields.get("record_id")) in about
+        ]
+        for other in followers:
+            moved = RecordRow(
+                other.collection,
+                other.record_id,
+                other.fields,
+                other.field_hlc,
+                other.field_meta,
+                other.deleted,
+                self.next_seq(),
+                record.bucket if other.collection == "conflicts" else self._bucket(other),
+                other.scope_collection,
+                other.created_by,
+                other.created_at,
+                other.updated_by,
+                other.updated_at,
             )
-            if follows:
-                moved = RecordRow(
-                    other.collection,
-                    other.record_id,
-                    other.fields,
-                    other.field_hlc,
-                    other.field_meta,
-                    other.deleted,
-                    self.next_seq(),
-                    record.bucket,
-                    other.scope_collection,
-                    other.created_by,
-                    other.created_at,
-                    other.updated_by,
-                    other.updated_at,
-                )
-                self._rows[moved.key] = moved
-                self._written.append(moved.key)
-                self._add_move(moved, old_bucket)
+            self._rows[moved.key] = moved
+            self._written.append(moved.key)
+            self._add_move(moved, old_bucket)
+
+    def _in_bucket(self, bucket: str) -> list[RecordRow]:
+        """The records in `bucket` as this transaction will leave them so far."""
+        if bucket not in self._read_buckets:
+            self._read_buckets.add(bucket)
+            for db in self.session.execute(sa.select(RECORDS).where(RECORDS.c.bucket == bucket)):
+                key = (db.collection, db.record_id)
+                if key not in self._db:
+                    self._db[key] = _row(db)
+        rows = {k: r for k, r in self._db.items() if r is not None}
+        rows.update(self._rows)  # written by this writer, maybe not in the database yet
+        return [r for r in rows.values() if r.bucket == bucket]
 
     def _keep_conflict(self, record: RecordRow, loss: Loss) -> None:
         # Named by what lost, so the same race found twice is one conflict record.

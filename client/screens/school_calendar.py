@@ -108,6 +108,11 @@ def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
         "rule-idle-minutes",
         value=str(rules["idle_lock_minutes"]),
     )
+    kept = field(
+        state.text("field.school_settings.closed_cases_on_phones_days"),
+        "rule-kept-days",
+        value=str(rules["closed_cases_on_phones_days"]),
+    )
     clearance = ft.Switch(
         label=state.text("field.school_settings.clearance_required"),
         value=rules["clearance_required"],
@@ -122,6 +127,7 @@ def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
             cluster_window_days=reading(window_days.value, int),
             clearance_required=bool(clearance.value),
             idle_lock_minutes=reading(idle.value, int),
+            closed_cases_on_phones_days=reading(kept.value, int),
         )
         refresh()
 
@@ -135,6 +141,8 @@ def health_rules(state: AppState, refresh: Refresh) -> list[ft.Control]:
         window_days,
         clearance,
         idle,
+        kept,
+        ft.Text(state.text("ui.closed_cases_on_phones_help"), size=12),
         ft.Button(content=state.text("ui.save"), on_click=save, key="rules-save"),
     ]
 

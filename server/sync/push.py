@@ -291,7 +291,9 @@ def _may_write(batch: _Batch, spec: Collection, existing: RecordRow | None, chan
     if spec.name == "referrals":
         if existing.created_by != batch.user_id:
             raise Rejected("forbidden", "Only the teacher who made a referral may change it.")
-    elif existing.bucket not in batch.my_class_buckets:
+    elif scopes.live_bucket(existing.bucket) not in batch.my_class_buckets:
+        # An archived case is still the class's: an edit made offline before it left the
+        # phones is kept (and leaves them again).
         raise Rejected("forbidden", f"This {spec.name} record is not in one of your classes.")
 
 
@@ -450,7 +452,7 @@ def _check_teacher_scope(
         bucket = scopes.class_bucket(str(merged.get("class_id")))
     elif spec.name == "follow_ups":
         case = writer.live_row("sick_cases", as_uuid(merged.get("case_id")))
-        bucket = case.bucket if case is not None else ""
+        bucket = scopes.live_bucket(case.bucket) if case is not None else ""
     elif spec.name == "referrals" and existing is None:
         student = writer.live_row("students", as_uuid(merged.get("student_id")))
         bucket = student.bucket if student is not None else ""

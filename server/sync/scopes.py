@@ -6,7 +6,10 @@ Every record lives in one bucket, derived from its fields:
   晨午检 checks and its absence register;
 - `referrals:<user_id>`: the referrals one class teacher created;
 - `counseling`: counseling cases, interventions, and who opened which case (case_views);
-- `school`: the school's settings (closed days, intervals), read by everyone.
+- `school`: the school's settings (closed days, intervals), read by everyone;
+- `archive:<bucket>`: a sick case or counseling case closed longer than the school keeps
+  closed cases on phones, with its follow-ups or interventions; nobody reads it (the lead
+  neither), so moving a case there removes it from every phone (`server.retention`).
 A conflict record lives in the bucket of the record it points at and is read by its rules.
 
 A user subscribes to (bucket, collections) pairs that follow from their role and, for a
@@ -18,7 +21,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, not_, or_
 from sqlmodel import Session, col, select
 
 from server.models import Record
@@ -30,6 +33,9 @@ COUNSELING = "counseling"
 SCHOOL = "school"
 CLASS_PREFIX = "class:"
 REFERRALS_PREFIX = "referrals:"
+ARCHIVE_PREFIX = "archive:"
+# The cases that leave phones once closed long enough, and what goes with each of them.
+ARCHIVED_CASES = {"sick_cases": "follow_ups", "counseling_cases": "interventions"}
 
 _DISINFECTION_COLLECTIONS = {"areas", "checklist_templates", "disinfection_rounds"}
 _CLASS_COLLECTIONS = {
@@ -49,19 +55,45 @@ def class_bucket(class_id: str | uuid.UUID) -> str:
     return f"{CLASS_PREFIX}{class_id}"
 
 
+def archived(bucket: str) -> bool:
+    return bucket.startswith(ARCHIVE_PREFIX)
+
+
+def live_bucket(bucket: str) -> str:
+    """Where an archived record lived on phones (a live bucket is its own)."""
+    return bucket.removeprefix(ARCHIVE_PREFIX)
+
+
 def bucket_for(
     collection: str,
     record_id: uuid.UUID,
     fields: dict[str, object],
     created_by: uuid.UUID | None,
     case_bucket: str | None = None,
+    *,
+    archive: bool = False,
 ) -> str:
     """The bucket a record lives in, from its (merged) fields.
 
-    `case_bucket` is the bucket of a follow-up's sick case, which the caller looks up.
+    `case_bucket` is the bucket of a follow-up's sick case or an intervention's counseling
+    case, which the caller looks up: they live, and are archived, with their case.
+    `archive` says that this case has been closed longer than phones keep closed cases.
     """
+    live = _live_bucket_for(collection, record_id, fields, created_by, case_bucket)
+    return ARCHIVE_PREFIX + live if archive and not archived(live) else live
+
+
+def _live_bucket_for(
+    collection: str,
+    record_id: uuid.UUID,
+    fields: dict[str, object],
+    created_by: uuid.UUID | None,
+    case_bucket: str | None,
+) -> str:
     if collection in _DISINFECTION_COLLECTIONS:
         return DISINFECTION
+    if collection == "interventions" and case_bucket is not None:
+        return case_bucket
     if collection in _COUNSELING_COLLECTIONS:
         return COUNSELING
     if collection == "classes":
@@ -85,6 +117,8 @@ class Subscription:
     collections: tuple[str, ...] = ()
 
     def matches(self, bucket: str, scope_collection: str) -> bool:
+        if archived(bucket):
+            return False  # the server keeps it; no phone reads it
         if self.bucket.endswith("*"):
             if not bucket.startswith(self.bucket[:-1]):
                 return False
@@ -144,7 +178,7 @@ def where_visible(subs: Iterable[Subscription]) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = []
     for sub in subs:
         if sub.bucket == "*" and not sub.collections:
-            return col(Record.bucket).is_not(None)
+            return not_(col(Record.bucket).startswith(ARCHIVE_PREFIX, autoescape=True))
         if sub.bucket.endswith("*"):
             bucket_clause = col(Record.bucket).startswith(sub.bucket[:-1], autoescape=True)
         elif not sub.collections:

@@ -326,6 +326,9 @@ class SchoolSettings(RecordSchema):
     clearance_required: bool = True
     # A phone left alone this long locks (only a person's input counts, never sync).
     idle_lock_minutes: int = Field(default=5, ge=1, le=120)
+    # Closed sick cases and counseling cases (with their follow-ups and interventions)
+    # leave every phone this many days after they were closed; the server keeps them.
+    closed_cases_on_phones_days: int = Field(default=30, ge=1, le=3650)
     # Longest days between contacts, per risk level.
     contact_interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict

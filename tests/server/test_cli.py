@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +31,12 @@ from sqlalchemy import inspect
 from sqlmodel import Session, select
 
 from bench.loopback import PG_ADMIN_URL, STARTED, ServerNotReady, ServerProcess, child_env
-from server import cli, records
+from server import cli, records, school_setup
 from server.config import Settings
 from server.db import make_engine
 from server.models import User
 from server.security import verify_password
+from shared.hlc import Clock
 from shared.schemas.vocabulary import Role
 from tests.databases import fresh_postgres
 
@@ -95,6 +97,50 @@ def test_migrate_creates_the_schema(
     # Running it again is harmless.
     assert cli.main(["migrate"]) == 0
     assert usernames(sqlite_url) == {}
+
+
+def test_retention_now(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`carerounds-server retention`: the sweep the server runs hourly, run now."""
+    assert cli.main(["migrate"]) == 0
+    closed_long_ago = int((datetime.now(UTC) - timedelta(days=50)).timestamp() * 1000)
+    for session in open_db(sqlite_url):
+        writer = records.RecordWriter(session, Clock("cli-test"))
+        school_class = school_setup.create(writer, None, "classes", {"name": "初一(1)班"})
+        class_id = str(school_class.record_id)
+        student = school_setup.create(
+            writer, None, "students", {"name": "学生", "class_id": class_id}
+        )
+        case = {
+            "student_id": str(student.record_id),
+            "class_id": class_id,
+            "onset_date": "2026-10-01",
+            "symptoms": "发热",
+            "status": "closed",
+            "returned_on": "2026-10-05",
+            "clearance_waived": "校医确认",
+        }
+        writer.write_row(
+            "sick_cases",
+            uuid.uuid4(),
+            case,
+            hlc=f"{closed_long_ago:013d}-000000-phone",
+            author=None,
+            device_id=None,
+        )
+        writer.finish()
+        session.commit()
+    capsys.readouterr()
+    assert cli.main(["retention"]) == 0
+    out = capsys.readouterr().out
+    assert "the server keeps closed cases forever" in out
+    assert len(records.live(next(open_db(sqlite_url)), "sick_cases")) == 1
+
+    monkeypatch.setenv("CAREROUNDS_KEEP_CLOSED_CASES_DAYS", "40")
+    assert cli.main(["retention"]) == 0
+    assert "1 closed cases (1 records) closed over 40 days ago" in capsys.readouterr().out
+    assert records.live(next(open_db(sqlite_url)), "sick_cases") == []
 
 
 def test_migrate_uses_data_dir_without_database_url(
