@@ -206,6 +206,7 @@ RECORDS: dict[str, dict[str, Any]] = {
         "cluster_window_days": 3,
         "clearance_required": True,
         "idle_lock_minutes": 10,
+        "closed_cases_on_phones_days": 14,
         "contact_interval_days": {"crisis": 1, "high": 2},
     },
     "interventions": {
