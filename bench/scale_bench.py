@@ -17,10 +17,14 @@ encrypted store, sync engine, httpx) in a child process per phase:
   through the real push;
 - cleaner incremental: cleaner2's device pulls what changed (exactly cleaner1's edits);
 - teacher incremental: teacher1's device pulls (nothing of its scope changed).
-Wall time, CPU ms per 1,000 records of client and server, the server's peak RSS (VmHWM,
-reset per phase), and the load average, per phase; then the ratio of each figure at the
-largest size to the smallest, from the same run. `--plans FILE` writes EXPLAIN (ANALYZE,
-BUFFERS) of the pull's queries at each size.
+Every size's database is filled and served first; then each phase is run size after size,
+`--reps` times round (the median is shown), so that the machine's load falls on all sizes
+alike. Wall time, CPU ms per 1,000 records of client and server, the server's peak RSS
+(VmHWM, reset per phase), the load average; and the server's part alone, in-process (the
+pull code on the same database and cursors, no HTTP: median of 5 initial syncs and 50
+incremental ones, finer than the server processes' 10 ms CPU ticks). Then the ratio of each
+figure at the largest size to the smallest, from the same run. `--plans FILE` writes
+EXPLAIN (ANALYZE, BUFFERS) of the pull's queries at each size.
 """
 
 import argparse
@@ -32,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,7 @@ from bench.loopback import postgres_database
 from bench.scale_fill import Filled, churn, fill, psycopg_url
 from bench.sync_bench import native_device, run_client
 
+INPROC_RUNS = 5  # the in-process initial syncs per size (incremental: 10x as many)
 PHASES = ("cleaner_initial", "teacher_initial", "cleaner_incremental", "teacher_incremental")
 
 
@@ -64,6 +70,8 @@ class Size:
     devices: dict[str, dict[str, Any]]
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     churned: dict[str, int] = field(default_factory=dict)
+    inproc: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inproc_cursor: dict[str, str | None] = field(default_factory=dict)
 
     def phase(
         self, label: str, device: str, kind: str, store: Path, count: int = 0
@@ -78,6 +86,68 @@ class Size:
         result["load"] = max(before, load())
         self.runs.setdefault(label, []).append(result)
         return result
+
+
+class InProcess:
+    """The server's pull alone, in this process (no HTTP, no client): each phone's pulls
+    run many times over, timed, for figures finer than the server processes' CPU clock
+    (10 ms ticks). A pull changes nothing on the server, so it may be repeated."""
+
+    def __init__(self, url: str, devices: dict[str, dict[str, Any]]) -> None:
+        from sqlmodel import Session
+
+        from server.accounts import Authenticated
+        from server.config import Settings
+        from server.db import make_engine
+        from server.models import User
+        from server.sync import pull
+
+        self.engine = make_engine(Settings(database_url=url))
+        self.pull = pull
+        self.session = Session
+        self.callers = {}
+        self.cursors: dict[str, str | None] = {}
+        with Session(self.engine) as session:
+            for who in ("cleaner", "teacher"):
+                device = devices[who]
+                user = session.get(User, uuid.UUID(device["user_id"]))
+                assert user is not None
+                session.expunge(user)
+                self.callers[who] = Authenticated(user, device["device_id"], uuid.uuid4())
+
+    def sync(self, who: str, cursor: str | None) -> tuple[int, str | None]:
+        """Pull pages from `cursor` until up to date: records received, the last cursor."""
+        from shared.schemas.wire import PullRequest
+
+        count = 0
+        with self.session(self.engine) as session:
+            key = self.pull.cursor_key(session)
+            while True:
+                req = PullRequest(device_id=self.callers[who].device_id, cursor=cursor, limit=1000)
+                page = self.pull.pull(session, self.callers[who], req, key)
+                count += len(page["changes"])
+                cursor = page["cursor"]
+                if not page["has_more"]:
+                    return count, cursor
+
+    def time(self, who: str, cursor: str | None, runs: int) -> dict[str, Any]:
+        """The median wall and CPU ms of a whole sync from `cursor`, over `runs` runs."""
+        walls, cpus = [], []
+        count = 0
+        for _ in range(runs):
+            started, cpu = time.perf_counter(), time.process_time()
+            count, _ = self.sync(who, cursor)
+            walls.append(1000 * (time.perf_counter() - started))
+            cpus.append(1000 * (time.process_time() - cpu))
+        return {
+            "records": count,
+            "runs": runs,
+            "ms": round(statistics.median(walls), 2),
+            "cpu_ms": round(statistics.median(cpus), 2),
+        }
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def _copy_store(source: Path, target: Path) -> Path:
@@ -122,6 +192,14 @@ def run(sizes: list[int], scope: int, reps: int, plans: Path | None) -> list[dic
                 for who in ("cleaner", "teacher"):
                     log(f"N={size.n}: {who} initial ({rep + 1}/{reps})")
                     size.phase(f"{who}_initial", who, "pull", size.folder / f"{who}-{rep}.db")
+        inproc = {size.n: InProcess(size.url, size.devices) for size in all_sizes}
+        for measurer in inproc.values():
+            stack.callback(measurer.close)
+        for size in all_sizes:
+            for who in ("cleaner", "teacher"):
+                log(f"N={size.n}: {who} initial, the server's part in-process")
+                size.inproc[f"{who}_initial"] = inproc[size.n].time(who, None, INPROC_RUNS)
+                size.inproc_cursor[who] = inproc[size.n].sync(who, None)[1]
         changed = max(1, scope // 100)
         for size in all_sizes:
             size.phase("pusher", "pusher", "pull", size.folder / "pusher.db")
@@ -146,6 +224,12 @@ def run(sizes: list[int], scope: int, reps: int, plans: Path | None) -> list[dic
                             f"N={size.n}: {who}'s incremental pull brought {result['count']}, "
                             f"not {expected}"
                         )
+        for size in all_sizes:
+            for who in ("cleaner", "teacher"):
+                log(f"N={size.n}: {who} incremental, the server's part in-process")
+                size.inproc[f"{who}_incremental"] = inproc[size.n].time(
+                    who, size.inproc_cursor[who], INPROC_RUNS * 10
+                )
         rows = [_figures(size, scope) for size in all_sizes]
         if plans is not None:
             with plans.open("a", encoding="utf-8") as out_file:
@@ -183,6 +267,7 @@ def _figures(size: Size, scope: int) -> dict[str, Any]:
             "server_peak_mb": round(max(r["server_peak_mb"] for r in results), 1),
             "client_peak_mb": round(max(r["peak_rss_mb"] for r in results), 1),
             "load": max(r["load"] for r in results),
+            "server_inproc": size.inproc[name],
         }
     return figures
 
@@ -255,7 +340,7 @@ def print_report(command: str, rows: list[dict[str, Any]], start: dict[str, Any]
     )
     print(
         f"{'records':>9} {'phase':<20} {'pulled':>7} {'ms':>8} {'client ms/k':>12} "
-        f"{'server ms/k':>12} {'server MB':>10} {'load':>5}"
+        f"{'server ms/k':>12} {'server MB':>10} {'load':>5} {'in-process ms':>14}"
     )
     for row in rows:
         for name in PHASES:
@@ -263,7 +348,8 @@ def print_report(command: str, rows: list[dict[str, Any]], start: dict[str, Any]
             print(
                 f"{row['records']:>9} {name:<20} {p['records']:>7} {p['ms']:>8.0f} "
                 f"{p['client_cpu_ms_per_k']:>12.1f} {p['server_cpu_ms_per_k']:>12.1f} "
-                f"{p['server_peak_mb']:>10.1f} {p['load']:>5.2f}"
+                f"{p['server_peak_mb']:>10.1f} {p['load']:>5.2f} "
+                f"{p['server_inproc']['ms']:>14.2f}"
             )
     if len(rows) > 1:
         small, big = rows[0], rows[-1]
@@ -274,7 +360,8 @@ def print_report(command: str, rows: list[dict[str, Any]], start: dict[str, Any]
             print(
                 f"  {name:<20} wall {b['ms'] / a['ms']:.2f}x, server CPU "
                 f"{b['server_cpu_ms'] / max(a['server_cpu_ms'], 0.1):.2f}x, server peak RSS "
-                f"{b['server_peak_mb'] / a['server_peak_mb']:.2f}x"
+                f"{b['server_peak_mb'] / a['server_peak_mb']:.2f}x, the server's pull in-process "
+                f"{b['server_inproc']['ms'] / a['server_inproc']['ms']:.2f}x"
             )
     print()
     for row in rows:
