@@ -3,6 +3,7 @@
     python -m bench.many_devices            # 50 devices, 60 s, 4 server processes, PostgreSQL
     python -m bench.many_devices --pause 0  # the same without pauses between syncs (saturation)
     python -m bench.many_devices --devices 3 --seconds 3 --workers 1 --database sqlite  # smoke
+    python -m bench.many_devices --devices 100 250 500 750 --pause 5 --batch 5   # the search
 
 A fresh database with the demo school and `python -m server.cli serve --workers W` on
 loopback. Simulated devices (asyncio and httpx, protocol version 1 on the wire, one
@@ -15,15 +16,19 @@ again with the same change ids.
 Afterwards every device pulls once more, and the checks run: every acknowledged change_id
 is in the server's `changes` table exactly once with the acknowledged seq; no device
 received the same (record, seq) twice; every device holds its own records at least at the
-version it pushed. Prints the command, a table and one JSON line.
+version it pushed. Prints the command, a table and one JSON line per run. Given several
+device counts (`--devices 100 250 500`), it runs each on a fresh database and server and
+names the largest whose push p95 stayed under `--target-p95` (250 ms).
 """
 
 import argparse
 import asyncio
 import itertools
 import json
+import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -65,6 +70,7 @@ ACKED = {"applied", "duplicate", "conflict"}
 ITEMS = [f"item_{i:02d}" for i in range(12)]
 PAGE = 1000
 HTTP_TIMEOUT = 30.0
+SIGN_INS_AT_ONCE = 8
 
 
 @dataclass
@@ -293,9 +299,14 @@ async def _sign_in(base: str, index: int, seed: int) -> Device:
 async def simulate(
     base: str, devices: int, seconds: float, batch: int, pause: float, seed: int
 ) -> tuple[list[Device], float, list[float]]:
-    fleet = []
-    for index in range(devices):  # one after another: sign-in is not what is measured
-        fleet.append(await _sign_in(base, index, seed))
+    # A few at a time (sign-in is not what is measured; argon2 is made cheap for it).
+    gate = asyncio.Semaphore(SIGN_INS_AT_ONCE)
+
+    async def sign_in(index: int) -> Device:
+        async with gate:
+            return await _sign_in(base, index, seed)
+
+    fleet = list(await asyncio.gather(*(sign_in(i) for i in range(devices))))
     await asyncio.gather(*(d.pull(timed=False) for d in fleet))
     started = time.monotonic()
     until = started + seconds
@@ -347,27 +358,8 @@ def check(fleet: list[Device], rows: list[tuple[str, int]]) -> dict[str, int]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=4, help="server processes")
-    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
-    parser.add_argument("--batch", type=int, default=10, help="most changes in one push")
-    parser.add_argument("--pause", type=float, default=1.0, help="mean seconds between syncs")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        help="write py-spy profiles of the server processes here (idle threads included)",
-    )
-    args = parser.parse_args(argv)
-    use_cheap_password_hashes()
-    command = (
-        f"python -m bench.many_devices --devices {args.devices} --seconds {args.seconds:g}"
-        f" --workers {args.workers} --database {args.database} --batch {args.batch}"
-        f" --pause {args.pause:g}"
-    )
+def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
+    """One run of `devices` devices on a fresh database and server; the result line."""
     with tempfile.TemporaryDirectory(prefix="carerounds-many-") as tmp:
         folder = Path(tmp)
         with fresh_database(args.database, folder) as url:
@@ -377,16 +369,22 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 server.reset_peak()
                 if args.profile:
-                    stem = f"many-{args.devices}-{args.database}-w{args.workers}-p{args.pause:g}"
+                    stem = f"many-{devices}-{args.database}-w{args.workers}-p{args.pause:g}"
                     spy = Profiler(server.pids(), args.profile / f"{stem}.txt", idle=True)
+                load_before = os.getloadavg()[0]
                 cpu = time.process_time()
+                server_cpu = server.cpu_seconds()
                 fleet, elapsed, lags = asyncio.run(
-                    simulate(
-                        server.base, args.devices, args.seconds, args.batch, args.pause, args.seed
-                    )
+                    simulate(server.base, devices, args.seconds, args.batch, args.pause, args.seed)
                 )
                 cpu = time.process_time() - cpu
+                server_cpu = server.cpu_seconds() - server_cpu
+                load_after = os.getloadavg()[0]
                 server_mb = server.total_peak_mb()
+                connections = _pg_connections(url) if args.database == "postgresql" else None
+            except BaseException:
+                print(server.stderr()[-6000:], file=sys.stderr)  # what the server said
+                raise
             finally:
                 if spy is not None:
                     spy.stop()
@@ -396,9 +394,9 @@ def main(argv: list[str] | None = None) -> None:
     push_ms = [ms for d in fleet for ms in d.push_ms]
     pull_ms = [ms for d in fleet for ms in d.pull_ms]
     rejected = [r for d in fleet for r in d.rejected]
-    result: dict[str, Any] = {
+    return {
         "bench": "many_devices",
-        "devices": args.devices,
+        "devices": devices,
         "workers": args.workers,
         "database": args.database,
         "seconds": round(elapsed, 1),
@@ -420,29 +418,96 @@ def main(argv: list[str] | None = None) -> None:
         "loop_lag_mean_ms": round(statistics.fmean(lags), 1) if lags else 0.0,
         # CPU the simulated devices took (of one core), sign-in and final pulls included.
         "devices_cpu_share": round(cpu / elapsed, 2),
+        # CPU the server processes took (of one core), PostgreSQL's own not counted.
+        "server_cpu_share": round(server_cpu / elapsed, 2),
         "server_peak_mb_total": round(server_mb, 1),
+        "pg_connections_peak": connections,
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
         **checks,
     }
+
+
+def _pg_connections(url: str) -> int:
+    """The connections the server's processes hold open to their database now."""
+    name = url.rsplit("/", 1)[1]
+    [(count,)] = query(url, f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'")  # noqa: S608
+    return int(count) - 1  # less this query's own
+
+
+def print_rows(command: str, results: list[dict[str, Any]], target: float) -> None:
     print(command)
     print(
         f"{'devices':>7} {'changes/s':>10} {'pushes':>7} {'push p50/p95/p99 ms':>21} "
-        f"{'pulls':>6} {'pull p50/p95/p99 ms':>21} {'acked':>7} {'lost':>5} {'doubled':>8}"
+        f"{'pulls':>6} {'pull p50/p95/p99 ms':>21} {'acked':>7} {'lost':>5} {'doubled':>8} "
+        f"{'load':>5}"
     )
-    push_p = f"{result['push_p50_ms']:.0f}/{result['push_p95_ms']:.0f}/{result['push_p99_ms']:.0f}"
-    pull_p = f"{result['pull_p50_ms']:.0f}/{result['pull_p95_ms']:.0f}/{result['pull_p99_ms']:.0f}"
-    print(
-        f"{args.devices:>7} {result['changes_per_s']:>10} {result['pushes']:>7} {push_p:>21} "
-        f"{result['pulls']:>6} {pull_p:>21} {checks['acked']:>7} {checks['lost']:>5} "
-        f"{checks['doubled']:>8}"
-    )
-    print(
-        f"pulled {result['pulled_per_s']} records/s; rejected {len(rejected)}; resent "
-        f"{result['resent']}; pulled twice {checks['pulled_twice']}; own change not pulled "
-        f"back {checks['own_not_pulled']}; event-loop lag p99 {result['loop_lag_p99_ms']} ms; "
-        f"server peak {server_mb:.0f} MB over {args.workers} process(es)"
-    )
+    for r in results:
+        push_p = f"{r['push_p50_ms']:.0f}/{r['push_p95_ms']:.0f}/{r['push_p99_ms']:.0f}"
+        pull_p = f"{r['pull_p50_ms']:.0f}/{r['pull_p95_ms']:.0f}/{r['pull_p99_ms']:.0f}"
+        print(
+            f"{r['devices']:>7} {r['changes_per_s']:>10} {r['pushes']:>7} {push_p:>21} "
+            f"{r['pulls']:>6} {pull_p:>21} {r['acked']:>7} {r['lost']:>5} "
+            f"{r['doubled']:>8} {r['load_after']:>5.2f}"
+        )
+    for r in results:
+        print(
+            f"{r['devices']} devices: pulled {r['pulled_per_s']} records/s; rejected "
+            f"{r['rejected']}; resent {r['resent']}; pulled twice {r['pulled_twice']}; own "
+            f"change not pulled back {r['own_not_pulled']}; event-loop lag p99 "
+            f"{r['loop_lag_p99_ms']} ms; devices' CPU {r['devices_cpu_share']}, server's "
+            f"{r['server_cpu_share']} of a core; server peak {r['server_peak_mb_total']:.0f} MB "
+            f"over {r['workers']} process(es); database connections {r['pg_connections_peak']}"
+        )
+    if len(results) > 1 or target:
+        under = [r["devices"] for r in results if r["push_p95_ms"] < target]
+        counts = ", ".join(str(r["devices"]) for r in results)
+        intact = all(r["lost"] == 0 and r["doubled"] == 0 for r in results)
+        print(
+            f"largest device count with push p95 under {target:g} ms: "
+            f"{max(under) if under else 'none'} (of {counts});"
+            f" nothing lost or doubled in any run: {'yes' if intact else 'NO'}"
+        )
     print(json.dumps(machine()))
-    print(json.dumps(result))
+    for r in results:
+        print(json.dumps(r))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--devices",
+        type=int,
+        nargs="+",
+        default=[50],
+        help="device counts, one run each (fresh database and server)",
+    )
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=4, help="server processes")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--batch", type=int, default=10, help="most changes in one push")
+    parser.add_argument("--pause", type=float, default=1.0, help="mean seconds between syncs")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--target-p95", type=float, default=250.0, help="push p95 (ms) the search keeps under"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write py-spy profiles of the server processes here (idle threads included)",
+    )
+    args = parser.parse_args(argv)
+    use_cheap_password_hashes()
+    command = (
+        f"python -m bench.many_devices --devices {' '.join(map(str, args.devices))}"
+        f" --seconds {args.seconds:g} --workers {args.workers} --database {args.database}"
+        f" --batch {args.batch} --pause {args.pause:g}"
+    )
+    results = []
+    for devices in args.devices:
+        results.append(run_once(args, devices))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    print_rows(command, results, args.target_p95)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 from server.accounts import Authenticated, authenticate
@@ -40,7 +41,17 @@ def current_user(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Authenticated:
-    return authenticate(session, credentials.credentials if credentials else None)
+    caller = authenticate(session, credentials.credentials if credentials else None)
+    # The endpoint runs in a thread of its own, which it may have to wait for: give the
+    # connection back to the pool meanwhile (the caller's rows stay loaded, detached).
+    # Holding it, 500 devices deadlocked each server process until the pool's timeout:
+    # the pool's connections held by requests waiting for a thread, every thread held by a
+    # request waiting for a connection (bench.many_devices, docs/benchmarks.md).
+    if inspect(caller.user).expired:  # `authenticate` committed (a device's last_seen)
+        session.refresh(caller.user)
+    session.expunge_all()
+    session.commit()
+    return caller
 
 
 CurrentUser = Annotated[Authenticated, Depends(current_user)]

@@ -139,6 +139,8 @@ class Move(SQLModel, table=True):
     """A record left a bucket at `seq`: devices that read that bucket must drop it."""
 
     __tablename__ = "moves"
+    # A pull reads the moves out of its user's buckets past its cursor (not all of them).
+    __table_args__ = (sa.Index("ix_moves_from_bucket_seq", "from_bucket", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(index=True)

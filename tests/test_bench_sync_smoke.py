@@ -1,7 +1,8 @@
 """Smoke runs of the sync benchmarks (N = 200; 3 devices for 3 s): they keep working.
 
 Nothing is timed here. The peer (pouchdb from npm) is left out with --no-peer, so these
-need neither node nor npm; the servers run on SQLite, so they need no PostgreSQL either.
+need neither node nor npm; the servers run on SQLite, so they need no PostgreSQL either,
+but for the scale bench's (skipped without PostgreSQL: it fills PostgreSQL by COPY).
 """
 
 import json
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import many_devices, profile_top, sync_bench
+from bench import many_devices, profile_top, scale_bench, sync_bench
+from bench.harness import postgres_reachable
 
 
 def _figures(out: str) -> list[dict[str, object]]:
@@ -35,18 +37,50 @@ def test_sync_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    # Two device counts: one run each, and the search's answer (not timed: any answer).
     many_devices.main(
-        ["--devices", "3", "--seconds", "3", "--workers", "1", "--database", "sqlite"]
+        ["--devices", "2", "3", "--seconds", "3", "--workers", "1", "--database", "sqlite"]
     )
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("python -m bench.many_devices --devices 3 --seconds 3")
-    result = next(f for f in _figures(out) if f["bench"] == "many_devices")
-    assert isinstance(result["acked"], int) and result["acked"] > 0
-    assert result["acked"] == result["in_db"]
-    assert result["lost"] == result["doubled"] == result["seq_mismatch"] == 0
-    assert result["pulled_twice"] == result["own_not_pulled"] == 0
-    assert result["rejected"] == 0, result["rejected_codes"]
-    assert isinstance(result["pushes"], int) and result["pushes"] > 0
+    assert out.splitlines()[0].startswith("python -m bench.many_devices --devices 2 3 --seconds 3")
+    assert "largest device count with push p95 under 250 ms:" in out
+    results = [f for f in _figures(out) if f["bench"] == "many_devices"]
+    assert [r["devices"] for r in results] == [2, 3]
+    for result in results:
+        assert isinstance(result["acked"], int) and result["acked"] > 0
+        assert result["acked"] == result["in_db"]
+        assert result["lost"] == result["doubled"] == result["seq_mismatch"] == 0
+        assert result["pulled_twice"] == result["own_not_pulled"] == 0
+        assert result["rejected"] == 0, result["rejected_codes"]
+        assert isinstance(result["pushes"], int) and result["pushes"] > 0
+
+
+def test_scale_bench_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    if not postgres_reachable():
+        pytest.skip("the scale bench fills PostgreSQL")
+    plans = tmp_path / "plans.txt"
+    scale_bench.main(
+        ["--sizes", "1500", "3000", "--scope", "100", "--reps", "1", "--plans", str(plans)]
+    )
+    out = capsys.readouterr().out
+    assert (
+        out.splitlines()[0] == "python -m bench.scale_bench --sizes 1500 3000 --scope 100 --reps 1"
+    )
+    rows = [f for f in _figures(out) if f["bench"] == "scale"]
+    assert [r["n"] for r in rows] == [1500, 3000]
+    for row in rows:
+        # The filled database holds about N records; each phone gets its scope, no more.
+        assert abs(int(row["records"]) - int(row["n"])) < 0.05 * int(row["n"])  # type: ignore[call-overload]
+        cleaner, teacher = row["cleaner_initial"], row["teacher_initial"]
+        assert isinstance(cleaner, dict) and isinstance(teacher, dict)
+        # Each its scope's 100 and the demo school's share (areas, students...), no more.
+        assert 100 < cleaner["records"] < 400 and 100 < teacher["records"] < 400
+        assert row["cleaner_incremental"]["records"] == 1  # type: ignore[index]
+        assert row["teacher_incremental"]["records"] == 0  # type: ignore[index]
+    text = plans.read_text()
+    # Tables this small are read whole: the plans' index use shows only at scale (docs).
+    assert text.count("Execution Time") == 2 * 2 * 4 + 2  # sizes x phones x queries + classes
+    assert "--- teacher: incremental page: moves (N = 3000)" in text
 
 
 def test_profile_top_reads_collapsed_stacks(tmp_path: Path) -> None:

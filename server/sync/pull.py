@@ -159,6 +159,20 @@ def _in_seq_order(
     return select_columns(*merged.c).order_by(merged.c.seq).limit(limit)
 
 
+def _moves_query(subs: frozenset[Subscription], after: int, upto: int) -> Any:
+    """The moves numbered in (after, upto] out of a bucket the subscriptions read: by the
+    (from_bucket, seq) index, so a pull never reads the moves of other scopes."""
+    return (
+        select(Move)
+        .where(
+            scopes.where_visible(subs, col(Move.from_bucket), col(Move.scope_collection)),
+            col(Move.seq) > after,
+            col(Move.seq) <= upto,
+        )
+        .order_by(col(Move.seq))
+    )
+
+
 def _left_scope(
     session: Session,
     after: int,
@@ -168,9 +182,7 @@ def _left_scope(
     removed: dict[tuple[str, uuid.UUID], None],
 ) -> None:
     """Records that moved out of a bucket the device read, and are not readable now."""
-    moves = session.exec(
-        select(Move).where(col(Move.seq) > after, col(Move.seq) <= upto).order_by(col(Move.seq))
-    )
+    moves = session.exec(_moves_query(could_have, after, upto))
     for move in moves:
         if not scopes.visible(could_have, move.from_bucket, move.scope_collection):
             continue

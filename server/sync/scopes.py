@@ -20,9 +20,12 @@ subscription changes, the cursor's copy of the old one tells what to remove and 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_
-from sqlmodel import Session, col, select
+import orjson
+from sqlalchemy import ColumnElement, Text, and_, cast, false, not_, or_
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col
 
 from server.models import Record
 from shared.schemas.collections import COLLECTIONS
@@ -159,39 +162,60 @@ def subscriptions(
     )
 
 
+def class_ids_query(user_id: uuid.UUID) -> Any:
+    """The classes whose stored fields mention this user: their ids and fields' text.
+
+    The filter is on the text, so that a class that does not name the user is never decoded
+    (nor its clocks and authors read); `class_ids_of` then checks `teacher_ids` itself.
+    """
+    return select_columns(col(Record.record_id), cast(col(Record.fields), Text)).where(
+        col(Record.collection) == "classes",
+        col(Record.deleted).is_(False),
+        cast(col(Record.fields), Text).contains(str(user_id), autoescape=True),
+    )
+
+
 def class_ids_of(session: Session, user_id: uuid.UUID) -> list[str]:
     """The classes that name this user among their teachers."""
-    classes = session.exec(
-        select(Record).where(Record.collection == "classes", col(Record.deleted).is_(False))
-    )
     me = str(user_id)
-    return [str(r.record_id) for r in classes if me in r.fields.get("teacher_ids", [])]
+    return [
+        str(record_id)
+        for record_id, fields in session.execute(class_ids_query(user_id))
+        if me in orjson.loads(fields).get("teacher_ids", [])
+    ]
 
 
 def visible(subs: Iterable[Subscription], bucket: str, scope_collection: str) -> bool:
     return any(s.matches(bucket, scope_collection) for s in subs)
 
 
-def where_visible(subs: Iterable[Subscription]) -> ColumnElement[bool]:
-    """SQL filter on `records` for what the subscriptions read."""
+def where_visible(
+    subs: Iterable[Subscription],
+    bucket: Any = None,
+    scope_collection: Any = None,
+) -> ColumnElement[bool]:
+    """SQL filter on `records` (or on other columns naming a bucket and a scope
+    collection, such as `moves`') for what the subscriptions read."""
+    bucket_col = col(Record.bucket) if bucket is None else bucket
+    collection_col = col(Record.scope_collection) if scope_collection is None else scope_collection
     exact: list[str] = []
     clauses: list[ColumnElement[bool]] = []
     for sub in subs:
         if sub.bucket == "*" and not sub.collections:
-            return not_(col(Record.bucket).startswith(ARCHIVE_PREFIX, autoescape=True))
+            return not_(bucket_col.startswith(ARCHIVE_PREFIX, autoescape=True))
         if sub.bucket.endswith("*"):
-            bucket_clause = col(Record.bucket).startswith(sub.bucket[:-1], autoescape=True)
+            bucket_clause = bucket_col.startswith(sub.bucket[:-1], autoescape=True)
         elif not sub.collections:
             exact.append(sub.bucket)
             continue
         else:
-            bucket_clause = col(Record.bucket) == sub.bucket
+            bucket_clause = bucket_col == sub.bucket
         if sub.collections:
-            clauses.append(and_(bucket_clause, col(Record.scope_collection).in_(sub.collections)))
+            clauses.append(and_(bucket_clause, collection_col.in_(sub.collections)))
         else:
             clauses.append(bucket_clause)
     if exact:
-        clauses.append(col(Record.bucket).in_(exact))
+        clauses.append(bucket_col.in_(exact))
     return or_(*clauses) if clauses else false()
 
 

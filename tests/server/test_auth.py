@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from server.deps import CurrentUser, SessionDep
 from server.models import AccessToken, Device, LoginThrottle, User, utcnow
 from shared.schemas.vocabulary import Role
 from tests.factories import PASSWORD, auth, create_user, login
@@ -185,3 +186,33 @@ def test_device_registry_and_revoked_device(client: TestClient, app: FastAPI) ->
     blocked = _login(client, "cleaner2", PASSWORD, device="shared-phone")
     assert blocked.status_code == 401
     assert blocked.json()["error"]["code"] == "device_revoked"
+
+
+def test_a_request_gives_its_connection_back_before_the_endpoint(
+    client: TestClient, app: FastAPI
+) -> None:
+    # The caller is read, and the connection returned to the pool, before the endpoint
+    # waits for a thread; also when the sign-in's device was last seen long ago, so that
+    # the read wrote `last_seen` and committed (its rows reloaded before they are let go).
+    create_user(app, Role.CLEANER, "cleaner1")
+    token = _login(client, "cleaner1", PASSWORD).json()["token"]
+    for _ in range(2):
+        with Session(app.state.engine) as session:
+            session.execute(update(Device).values(last_seen=utcnow() - timedelta(hours=1)))
+            session.commit()
+        pulled = client.post(
+            "/api/v1/sync/pull", json={"device_id": "phone-1", "cursor": None}, headers=auth(token)
+        )
+        assert pulled.status_code == 200, pulled.text
+        me = client.get("/api/v1/auth/me", headers=auth(token))
+        assert me.status_code == 200 and me.json()["username"] == "cleaner1"
+    assert app.state.engine.pool.checkedout() == 0
+
+    @app.get("/probe")
+    def probe(caller: CurrentUser, session: SessionDep) -> dict[str, object]:
+        return {"holding": session.in_transaction(), "role": caller.role.value}
+
+    assert client.get("/probe", headers=auth(token)).json() == {
+        "holding": False,
+        "role": "cleaner",
+    }

@@ -64,3 +64,37 @@ def test_a_cleaners_two_buckets_come_interleaved_in_seq_order(
         assert f"items.{item}" in got["field_hlc"]
     areas = {c["record_id"]: c for c in whole if c["collection"] == "areas"}
     assert {a["fields"]["name"] for a in areas.values()} == {"教室 10", "教室 11"}
+
+
+def test_a_pull_reads_only_the_moves_out_of_its_own_buckets(app: FastAPI) -> None:
+    # Moves out of other classes are never read (not even to be dropped); those out of a
+    # bucket the user reads, or a prefix of them, are, in seq order.
+    import uuid
+
+    from sqlmodel import Session
+
+    from server.models import Move
+    from server.sync import pull, scopes
+    from shared.schemas.vocabulary import Role
+
+    mine, other = f"class:{new_id()}", f"class:{new_id()}"
+    with Session(app.state.engine) as session:
+        for seq, bucket in ((3, other), (5, mine), (7, other), (9, "school"), (11, mine)):
+            session.add(
+                Move(
+                    seq=seq,
+                    collection="students",
+                    record_id=uuid.uuid4(),
+                    from_bucket=bucket,
+                    scope_collection="students",
+                )
+            )
+        session.commit()
+        teacher = scopes.subscriptions(Role.CLASS_TEACHER, uuid.uuid4(), [mine.split(":")[1]])
+        found = session.exec(pull._moves_query(teacher, 4, 11)).all()
+        assert [(m.seq, m.from_bucket) for m in found] == [(5, mine), (9, "school"), (11, mine)]
+        counselor = scopes.subscriptions(Role.COUNSELOR, uuid.uuid4(), [])
+        found = session.exec(pull._moves_query(counselor, 0, 100)).all()
+        assert [m.seq for m in found] == [3, 5, 7, 9, 11]  # students of every class
+        cleaner = scopes.subscriptions(Role.CLEANER, uuid.uuid4(), [])
+        assert [m.seq for m in session.exec(pull._moves_query(cleaner, 0, 100))] == [9]
