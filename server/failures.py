@@ -10,8 +10,10 @@ too, so a report from a user can be matched with its line.
 A failure that only says the database is away (PostgreSQL restarting or unreachable, a
 connection cut, SQLite locked past its busy timeout) is not the server's fault and passes:
 it is answered `503 database_unavailable` with `Retry-After`, for the client to try again
-later. Nothing was saved (the request's transaction never committed, or it rolled back);
-the engine throws the broken connection away and opens new ones once the database is back.
+later. The request's transaction did not commit (it rolled back, or the database dropped
+it), except in one case: the connection lost in the instant of a commit, which a push
+sent again finds (its changes are answered `duplicate`). The engine throws the broken
+connection away and opens new ones once the database is back.
 """
 
 import logging
@@ -56,6 +58,8 @@ def _says_unavailable(error: BaseException) -> bool:
         return True  # SQLAlchemy saw the connection drop (and threw it away)
     if isinstance(error, sa.DisconnectionError | sa.TimeoutError):
         return True  # the pool could not hand out a working connection in time
+    if isinstance(error, psycopg.errors.PipelineAborted):
+        return False  # an earlier statement failed: that one says why (its context)
     if isinstance(error, psycopg.OperationalError):
         state = error.sqlstate
         # No SQLSTATE: the failure was the connection's own (refused, reset, closed).
@@ -128,8 +132,9 @@ class ContainFailures:
         response = error_response(
             503,
             "database_unavailable",
-            "The server cannot reach its database just now; nothing was saved. "
-            f"Try again in {self.retry_after} s (request {request_id}).",
+            "The server cannot reach its database just now; try again in "
+            f"{self.retry_after} s (request {request_id}). Sending the same changes again "
+            "is safe.",
             headers={"Retry-After": str(self.retry_after), "X-Request-ID": request_id},
         )
         await response(scope, receive, send)

@@ -94,6 +94,7 @@ def test_what_counts_as_the_database_away(tmp_path: Path) -> None:
     wrong = [
         _wrapped(pg_errors.UndefinedTable("no such table")),
         _wrapped(pg_errors.DeadlockDetected("deadlock")),  # an OperationalError subclass
+        _wrapped(pg_errors.PipelineAborted("pipeline aborted")),  # no SQLSTATE either
         _wrapped(sqlite3.OperationalError("no such table: x")),
         sa.IntegrityError("INSERT", {}, Exception("duplicate key")),
         ValueError("bad"),
