@@ -85,7 +85,8 @@ async def _auto_sync(
     device: Device | None = None,
 ) -> None:
     """Sync in the background while signed in; back off while the server is unreachable
-    (never waiting more than twice the usual interval, and at least 2 s or the interval),
+    or answers that it cannot now (never waiting more than twice the usual interval, and at
+    least 2 s or the interval, or the server's Retry-After),
     and sync at once when the device says its network is back."""
     in_background = device.in_background if device else in_a_thread
     network_up = device.network_up if device else (lambda: None)
@@ -97,7 +98,7 @@ async def _auto_sync(
             await in_background(state.sync_in_background)
             if state.online is False:
                 backoff = state.session.engine.backoff(attempt, base=2.0, cap=2 * every)
-                delay = max(min(2.0, every), backoff)
+                delay = max(min(2.0, every), backoff, state.retry_after or 0.0)
                 attempt += 1
             else:
                 attempt = 0

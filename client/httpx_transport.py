@@ -32,7 +32,9 @@ class HttpxTransport:
                 content=None if body is None else encoded(body),
                 headers=headers,
             )
-            return read_reply(path, response.status_code, response.content)
+            return read_reply(
+                path, response.status_code, response.content, response.headers.get("retry-after")
+            )
         except (httpx.TransportError, ValueError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 

@@ -68,5 +68,5 @@ class SchoolOffice:
         if reply.status == 401:
             raise SignInRequired(code, message)
         if reply.status >= 500:
-            raise ServerTrouble(code, message)
+            raise ServerTrouble(code, message, reply.retry_after)
         raise SyncError(code, message)

@@ -105,6 +105,8 @@ def _action(method: Callable[..., R], *, person: bool) -> Callable[..., R | None
             self.error = UserError.of(exc.code, lang)
         except (Offline, ServerTrouble) as exc:
             self.online = False
+            # A server that said when to come back (503 while its database is away).
+            self.retry_after = exc.retry_after if isinstance(exc, ServerTrouble) else None
             self.error = UserError.of(exc.code, lang)
         except SignInRequired:
             self.error = UserError.of("sign_in_again", lang)
@@ -157,6 +159,8 @@ class StateCore:
         self.now = now
         self.session: Session | None = None
         self.online: bool | None = None
+        # Seconds the server asked to wait before the next try (its last Retry-After).
+        self.retry_after: float | None = None
         self.error: UserError | None = None
         # What the last action did, said back to the person ("saved"): a catalogue key.
         self.notice: str | None = None
@@ -254,6 +258,7 @@ class StateCore:
         assert self.session is not None
         self.session.engine.sync()
         self.online = True
+        self.retry_after = None
         self._apply_idle_lock()
         self._after_sync()
 

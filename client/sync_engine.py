@@ -46,7 +46,14 @@ class Offline(SyncError):
 
 
 class ServerTrouble(SyncError):
+    """The server answered but could not do it now (a 5xx, 429): try again later, after
+    `retry_after` seconds when the server said (a 503 while its database is away)."""
+
     retry = True
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class SignInRequired(SyncError):
@@ -115,7 +122,8 @@ class SyncEngine:
     def sync_with_retry(
         self, attempts: int = 5, sleep: Callable[[float], None] | None = None
     ) -> SyncReport:
-        """`sync`, retrying network and server trouble with exponential backoff and jitter."""
+        """`sync`, retrying network and server trouble with exponential backoff and jitter
+        (never sooner than a server's Retry-After)."""
         pause = sleep or time.sleep
         for attempt in range(attempts):
             try:
@@ -123,13 +131,25 @@ class SyncEngine:
             except SyncError as exc:
                 if not exc.retry or attempt == attempts - 1:
                     raise
-                pause(self.backoff(attempt))
+                pause(self.retry_delay(exc, attempt))
         raise AssertionError("unreachable")
 
     def backoff(self, attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
         """Seconds to wait before retry `attempt` (0-based): full jitter, so phones coming
         back together do not all knock at once."""
         return float(self._rng() * min(cap, base * 2.0**attempt))
+
+    def retry_delay(
+        self, exc: SyncError, attempt: int, base: float = 1.0, cap: float = 300.0
+    ) -> float:
+        """Seconds to wait before retrying after `exc`: the backoff, but when the server
+        said Retry-After, at least that, spread over up to half as long again (phones told
+        the same number do not all come back in the same second)."""
+        delay = self.backoff(attempt, base, cap)
+        asked = exc.retry_after if isinstance(exc, ServerTrouble) else None
+        if asked is not None:
+            delay = max(delay, asked * (1.0 + 0.5 * self._rng()))
+        return delay
 
     def state(self) -> SyncState:
         return SyncState(
@@ -245,7 +265,9 @@ class SyncEngine:
         if reply.status == 401:
             raise SignInRequired(code, "Please sign in again to keep syncing.")
         if reply.status >= 500 or reply.status == 429:
-            raise ServerTrouble(code, "The server has a problem; sync will try again.")
+            raise ServerTrouble(
+                code, "The server has a problem; sync will try again.", reply.retry_after
+            )
         raise SyncError(code, reply.error_message or f"The server refused the sync ({code}).")
 
 

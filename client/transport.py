@@ -11,6 +11,8 @@ is simply called in turn (see `begin` below).
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from client import codec
@@ -20,10 +22,16 @@ class TransportError(Exception):
     """The server could not be reached, or the answer was lost on the way."""
 
 
+# The longest a server's Retry-After is believed: a wrong header must not stop syncing.
+MAX_RETRY_AFTER = 600.0
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
     body: Any  # the JSON answer: an object, except a few administration lists
+    # Seconds the server asked to wait before trying again (a 503's or 429's Retry-After).
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,8 +78,9 @@ class Transport(Protocol):
         """Any method (the administration API); TransportError if unreachable."""
 
 
-def read_reply(path: str, status: int, content: bytes) -> Reply:
-    """A reply from its raw body (pull pages keep their record values encoded).
+def read_reply(path: str, status: int, content: bytes, retry_after: str | None = None) -> Reply:
+    """A reply from its raw body (pull pages keep their record values encoded) and its
+    Retry-After header, if any.
 
     Raises:
         ValueError: the body is not JSON.
@@ -79,7 +88,26 @@ def read_reply(path: str, status: int, content: bytes) -> Reply:
     if path.startswith(REPORTS) and 200 <= status < 300 and not content.startswith(b"{"):
         return Reply(status, content)  # a PDF, CSV or XLSX file, as it came
     read = codec.loads_pull_page if path.endswith(PULL) else codec.loads
-    return Reply(status, read(content) if content else {})
+    return Reply(status, read(content) if content else {}, parse_retry_after(retry_after))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (seconds, or an HTTP date), at most
+    `MAX_RETRY_AFTER`; None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 class PendingReply(Protocol):

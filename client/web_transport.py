@@ -44,7 +44,8 @@ class XhrTransport:
             raise TransportError("no answer from the server")
         content = bytes(to_bytes(xhr.response))
         try:
-            return read_reply(path, int(xhr.status), content)
+            retry_after = xhr.getResponseHeader("retry-after")
+            return read_reply(path, int(xhr.status), content, retry_after or None)
         except ValueError as exc:
             raise TransportError(f"unreadable answer: {exc}") from exc
 

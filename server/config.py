@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Minutes between two retention sweeps in each server process (0: only
     # `carerounds-server retention`).
     retention_sweep_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    # While the database cannot be reached, requests are answered 503 with this Retry-After.
+    retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # Seconds to wait for a new PostgreSQL connection before answering 503 (libpq's own
+    # default is to wait for ever).
+    db_connect_timeout_seconds: int = Field(default=10, ge=1, le=600)
     # Days and "due" are counted in the school's own time zone.
     school_timezone: str = "Asia/Shanghai"
     # The app's browser build (scripts/build-web.sh), served at /app/ when it is there.

@@ -45,7 +45,11 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     return create_engine(
         url,
+        # A connection is tried before each use, and one that broke (the database restarted,
+        # the network dropped it) is replaced: the server recovers by itself once the
+        # database is back. A disconnect seen mid-statement also empties the pool.
         pool_pre_ping=True,
+        connect_args=_pg_connect_args(url, settings),
         pool_size=10,
         max_overflow=10,
         json_serializer=_json_dumps,
@@ -54,6 +58,14 @@ def make_engine(settings: Settings) -> Engine:
         # are records, and sometimes a password hash.
         hide_parameters=True,
     )
+
+
+def _pg_connect_args(url: str, settings: Settings) -> dict[str, Any]:
+    """A bound on waiting for a new connection (unless the URL sets its own): with none, a
+    request would hang while the database's host does not answer, instead of a 503."""
+    if "connect_timeout=" in url:
+        return {}
+    return {"connect_timeout": settings.db_connect_timeout_seconds}
 
 
 def _json_dumps(value: Any) -> str:

@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None, lifespan: Any = None) -> FastAP
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ContainFailures)  # outside our routes: it sees every failure
+    # Outside our routes: it sees every failure (a lost database: 503 with Retry-After).
+    app.add_middleware(ContainFailures, retry_after=settings.retry_after_seconds)
     secure(app, settings)  # outermost: a 500 carries the security headers too
     app.include_router(auth.router)
     app.include_router(admin.router)

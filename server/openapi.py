@@ -2,7 +2,8 @@
 
 FastAPI declares what a route returns and a 422 of its own shape; the app answers more:
 every error is an `ErrorBody` (a 400 for a body that is not JSON, 413 for one too large,
-415 for one that is not JSON at all, 401/403 for a token, 404/409 from the routes), and
+415 for one that is not JSON at all, 401/403 for a token, 404/409 from the routes, 503
+with `Retry-After` while the database cannot be reached), and
 a report's `format` gives a CSV, XLSX or PDF file rather than JSON. Said here once, for
 every operation, so that a new route is declared the same way without thinking of it.
 """
@@ -21,6 +22,14 @@ SIGNED_IN = {401: "No valid token", 403: "Not allowed for this role or device"}
 WITH_BODY = {400: "The body is not valid JSON", 415: "The body is not JSON"}
 # What a route may refuse on its own.
 BY_ROUTE = {404: "No such record", 409: "A conflict with what is stored"}
+# Every operation that reads the database (all but the health check).
+WITH_DATABASE = {503: "The database cannot be reached just now: try again after Retry-After"}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 FILE_TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -48,6 +57,7 @@ def _declare(path: str, operation: dict[str, Any]) -> None:
     codes = dict(ALWAYS)
     if path != "/api/v1/health":
         codes.update(BY_ROUTE)
+        codes.update(WITH_DATABASE)
     if path not in OPEN_PATHS:
         codes.update(SIGNED_IN)
     if "requestBody" in operation:
@@ -59,6 +69,8 @@ def _declare(path: str, operation: dict[str, Any]) -> None:
             "description": responses.get(str(code), {}).get("description") or description,
             "content": {"application/json": {"schema": ERROR_REF}},
         }
+        if code in WITH_DATABASE:
+            responses[str(code)]["headers"] = RETRY_AFTER
     formats = next(
         (p["schema"] for p in operation.get("parameters", []) if p["name"] == "format"), None
     )

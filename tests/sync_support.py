@@ -36,7 +36,10 @@ class AppTransport:
     ) -> Reply:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.client.request(method, path, json=body, headers=headers)
-        return read_reply(path, response.status_code, response.content)  # as on the wire
+        # As on the wire, the Retry-After of a 503 included.
+        return read_reply(
+            path, response.status_code, response.content, response.headers.get("retry-after")
+        )
 
 
 class LosesReplies:

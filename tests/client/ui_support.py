@@ -51,6 +51,9 @@ class Network:
         self.client = client
         self.inner = AppTransport(client)
         self.up = True
+        # When set, the server answers every call 503 with this Retry-After (its database
+        # is away), as `server.failures` does.
+        self.database_away: float | None = None
         self.calls = 0
 
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
@@ -62,6 +65,9 @@ class Network:
         self.calls += 1
         if not self.up:
             raise TransportError("network unreachable")
+        if self.database_away is not None:
+            error = {"code": "database_unavailable", "message": "The database is away."}
+            return Reply(503, {"error": error}, retry_after=self.database_away)
         return self.inner.request(method, path, body, token)
 
 
