@@ -40,8 +40,14 @@ def free_port() -> int:
 
 
 def child_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a child process: this one without CAREROUNDS_*, plus the database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREROUNDS_")}
+    """The environment of a child process: this one without CAREROUNDS_* (but for the
+    password hashes' cost, which the test suite lowers for every server it starts), plus
+    the database."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CAREROUNDS_") or k.startswith("CAREROUNDS_ARGON2_")
+    }
     env["DATABASE_URL"] = database_url
     env["PYTHONPATH"] = str(REPO)
     env.update(extra)
