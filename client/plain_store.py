@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from client import codec
-from client.store import LocalRecord, OutboxEntry, PushOutcome, RejectedChange
+from client.store import EncodedEntry, LocalRecord, OutboxEntry, PushOutcome, RejectedChange
 from shared.hlc import Clock
 from shared.merge import merge
 from shared.schemas.collections import COLLECTIONS, validate_field, validate_record
@@ -246,6 +246,10 @@ class PlainStore:
         """`_unseal` of each (sealed, associated) pair, in one go."""
         return [self._unseal(raw, associated) for raw, associated in items]
 
+    def _open_many(self, items: Sequence[tuple[str | bytes, str]]) -> list[bytes]:
+        """The JSON text of each (sealed, associated) pair, opened but not parsed."""
+        return [raw.encode() if isinstance(raw, str) else raw for raw, _ in items]
+
     def _view_sealed(self, row: Any) -> tuple[str | bytes, str]:
         """The sealed view of a record row and its associated data, to open."""
         if row["fields"] == SAME_AS_SERVER:
@@ -411,6 +415,42 @@ class PlainStore:
                 )
             return [self._entry(r) for r in rows]
 
+    def pending_encoded(self, limit: int, after: str | None = None) -> list[EncodedEntry]:
+        """`pending`, each change's values opened but left as JSON text: sent as they are,
+        not parsed and encoded again."""
+        self._check_open()
+        with self._lock:
+            if after is None:
+                rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+            else:
+                rows = self._conn.execute(
+                    "SELECT * FROM outbox WHERE id > (SELECT id FROM outbox WHERE change_id = ?)"
+                    " ORDER BY id LIMIT ?",
+                    (after, limit),
+                )
+            rows = rows.fetchall()
+            texts = self._open_many(
+                [
+                    (
+                        r["fields"],
+                        self._change_ad("outbox", r["collection"], r["record_id"], r["change_id"]),
+                    )
+                    for r in rows
+                ]
+            )
+            return [
+                EncodedEntry(
+                    change_id=r["change_id"],
+                    collection=r["collection"],
+                    record_id=r["record_id"],
+                    hlc=r["hlc"],
+                    base_seq=r["base_seq"],
+                    fields_json=text,
+                    deleted=bool(r["deleted"]),
+                )
+                for r, text in zip(rows, texts, strict=True)
+            ]
+
     def pending_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
@@ -424,7 +464,7 @@ class PlainStore:
             return int(row[0])
 
     def record_push_outcomes(
-        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
+        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry | EncodedEntry] = ()
     ) -> None:
         # One transaction for the batch: its outbox rows read at once, each touched record
         # read, folded, rebuilt and written once (row by row this was most of a push).
@@ -440,18 +480,26 @@ class PlainStore:
             done: list[tuple[int]] = []
             rejected: list[tuple[Any, ...]] = []
             # Per touched record, in the order first met: the confirmed changes to fold.
-            confirmed: dict[tuple[str, str], list[OutboxEntry]] = {}
+            confirmed: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]] = {}
+            refused: set[tuple[str, str]] = set()  # records with a change rejected here
             for outcome in outcomes:
                 row = rows.pop(outcome.change_id, None)
                 if row is None:
                     continue  # already recorded (a re-sent batch)
                 entry = known.get(outcome.change_id) or self._entry(row)
                 done.append((row["id"],))
-                folds = confirmed.setdefault((entry.collection, entry.record_id), [])
+                key = (entry.collection, entry.record_id)
+                folds = confirmed.setdefault(key, [])
                 if outcome.status in _CONFIRMED:
                     folds.append(entry)
                     continue
+                refused.add(key)
                 ad = self._change_ad("rejected", entry.collection, entry.record_id, entry.change_id)
+                sealed = (
+                    self._seal_encoded(entry.fields_json, ad)
+                    if isinstance(entry, EncodedEntry)
+                    else self._seal(entry.fields, ad)
+                )
                 rejected.append(
                     (
                         entry.change_id,
@@ -459,7 +507,7 @@ class PlainStore:
                         entry.record_id,
                         entry.hlc,
                         entry.base_seq,
-                        self._seal(entry.fields, ad),
+                        sealed,
                         int(entry.deleted),
                         outcome.code or "rejected",
                         outcome.message or "",
@@ -473,18 +521,60 @@ class PlainStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rejected,
             )
-            self._rebuild_views(conn, confirmed)
+            self._rebuild_views(conn, confirmed, taken=set(confirmed) - refused)
 
     def _rebuild_views(
-        self, conn: sqlite3.Connection, folds: dict[tuple[str, str], list[OutboxEntry]]
+        self,
+        conn: sqlite3.Connection,
+        folds: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]],
+        taken: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         """Fold each record's changes the server took into its server layer, then rebuild
-        its view: the server layer with what is still pending merged over it."""
+        its view: the server layer with what is still pending merged over it.
+
+        `taken`: records whose every change in `folds` the server took (none refused).
+        The view of a record is always its server layer with its pending changes merged
+        over it, in order; when the server took all of them and nothing else is pending,
+        the new server layer is that view, taken over as it is (opened and sealed again
+        as the server layer) instead of merged anew."""
         records = self._rows(conn, folds)
         pending = self._pending_of(conn, folds)
         both_rows: list[tuple[Any, ...]] = []  # server layer and view
         view_rows: list[tuple[Any, ...]] = []
         gone: list[tuple[str, str]] = []
+        whole = [
+            (key, row)
+            for key, row in records.items()
+            if key in taken
+            and folds[key]
+            and key not in pending
+            and row["fields"] != SAME_AS_SERVER
+            and row["field_hlc"] != SAME_AS_SERVER
+        ]
+        if whole:
+            texts = self._open_many([(row["fields"], f"view|{c}|{r}") for (c, r), row in whole])
+            sealed = self._seal_many(
+                [(text, f"server|{c}|{r}") for ((c, r), _), text in zip(whole, texts, strict=True)]
+            )
+            for ((collection, record_id), row), text, server_fields in zip(
+                whole, texts, sealed, strict=True
+            ):
+                deleted = int(row["deleted"])
+                if row["seq"] is None and text == b"{}" and not deleted:
+                    continue  # only ever ours: the general path below drops it
+                both_rows.append(
+                    (
+                        server_fields,
+                        row["field_hlc"],
+                        deleted,
+                        SAME_AS_SERVER,
+                        SAME_AS_SERVER,
+                        deleted,
+                        collection,
+                        record_id,
+                    )
+                )
+                del records[(collection, record_id)]
         for (collection, record_id), entries in folds.items():
             row = records.get((collection, record_id))
             if row is None:
@@ -497,7 +587,8 @@ class PlainStore:
             if entries:
                 # The server took them: until the next pull brings the server's own
                 # version, they count as server state (the pull replaces this layer whole).
-                for entry in entries:
+                for sent in entries:
+                    entry = sent.entry() if isinstance(sent, EncodedEntry) else sent
                     merged = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
                     fields, field_hlc = merged.fields, merged.field_hlc
                     deleted = deleted or entry.deleted
@@ -565,7 +656,7 @@ class PlainStore:
             }
             rows = []
             values: list[tuple[bytes, str]] = []
-            rebuild: dict[tuple[str, str], list[OutboxEntry]] = {}
+            rebuild: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]] = {}
             latest = ""
             for change in changes:
                 collection, record_id = change["collection"], str(change["record_id"])
