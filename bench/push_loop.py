@@ -6,7 +6,7 @@
     python -m bench.push_loop --n 200 --databases sqlite     # a smoke run
 
 A fresh database with the demo school; cleaner1 signs in; N new rounds (the rounds of
-`bench.sync_bench`, pointing at the school's areas) go in batches of 500 through what the
+`bench.sync_bench`, pointing at the school's areas) go in batches of 1,000 through what the
 push route does, without HTTP: the body parsed (orjson, then `PushRequest`), the token
 checked and `server.sync.push.push` run, the answer encoded. As in a served process, the
 startup heap is frozen and SQLite's log is copied by `WalCheckpointer`. The reference,
@@ -40,7 +40,7 @@ from server.sync import push as pushing
 from shared.hlc import Clock
 from shared.schemas.wire import PushRequest
 
-BATCH = 500
+BATCH = 1000  # the engine's batch (the protocol's bound)
 DEVICE = "bench-push-loop"
 
 

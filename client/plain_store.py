@@ -171,6 +171,7 @@ class PlainStore:
         self._synchronous = synchronous
         self._after_commit = after_commit or (lambda: None)
         self._lock = threading.RLock()
+        self._journal: str | None = None  # the journal mode in effect, once asked
         self._conn = self._open()
         self._clock = Clock(device_id)
         self._load_clock()
@@ -207,23 +208,43 @@ class PlainStore:
     def close(self) -> None:
         self._conn.close()
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         self._check_open()
-        return self._tx_raw()
+        return self._tx_raw(durable=durable)
 
     @contextmanager
-    def _tx_raw(self) -> Iterator[sqlite3.Connection]:
+    def _tx_raw(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction. `durable=False`: what it writes can be had from the server
+        again (a pulled page with its cursor, the outcomes of a push), so its commit does
+        not wait for the disk: a power cut may roll it back whole (the page is pulled
+        again; the changes, still in the outbox, are sent again and answered `duplicate`),
+        never half of it, and never an edit committed after it (a durable commit flushes
+        the log up to itself, this transaction included)."""
         # One connection, used from the UI and from the background sync: a transaction
         # holds the lock so that nothing of another thread lands inside it.
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            relaxed = not durable and self._synchronous != "NORMAL" and self._wal()
+            if relaxed:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if relaxed:
+                    self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
             self._after_commit()
+
+    def _wal(self) -> bool:
+        """Whether the store keeps a write-ahead log (only there is a commit that does not
+        wait for the disk still whole after a power cut, or rolled back)."""
+        if self._journal is None:
+            self._journal = str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return self._journal.lower() == "wal"
 
     def _check_open(self) -> None:
         """Raise if the store may not be used now (the encrypted store when locked)."""
@@ -472,7 +493,7 @@ class PlainStore:
         # An outbox row never changes once written, so what was read to send it is what
         # the row holds: no need to open it again.
         known = {entry.change_id: entry for entry in sent}
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             rows: dict[str, Any] = {}
             for chunk in _chunks([o.change_id for o in outcomes]):
                 query = f"SELECT * FROM outbox WHERE change_id IN ({_marks(chunk)})"  # noqa: S608
@@ -649,7 +670,7 @@ class PlainStore:
         removed: Iterable[dict[str, Any]],
         cursor: str | None,
     ) -> None:
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             pending_keys = {
                 (r[0], r[1])
                 for r in conn.execute("SELECT DISTINCT collection, record_id FROM outbox")
@@ -756,6 +777,7 @@ class PlainStore:
             for suffix in ("-wal", "-shm", "-journal", ""):
                 _shred(Path(self.path + suffix))
         self._conn = self._open()
+        self._journal = None
         self._clock = Clock(self.device_id)
 
 
