@@ -442,14 +442,14 @@ class PlainStore:
         self._check_open()
         with self._lock:
             if after is None:
-                rows = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+                found = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
             else:
-                rows = self._conn.execute(
+                found = self._conn.execute(
                     "SELECT * FROM outbox WHERE id > (SELECT id FROM outbox WHERE change_id = ?)"
                     " ORDER BY id LIMIT ?",
                     (after, limit),
                 )
-            rows = rows.fetchall()
+            rows = found.fetchall()
             texts = self._open_many(
                 [
                     (
