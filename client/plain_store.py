@@ -496,8 +496,15 @@ class PlainStore:
         with self._tx(durable=False) as conn:
             rows: dict[str, Any] = {}
             for chunk in _chunks([o.change_id for o in outcomes]):
-                query = f"SELECT * FROM outbox WHERE change_id IN ({_marks(chunk)})"  # noqa: S608
-                rows.update((row["change_id"], row) for row in conn.execute(query, chunk))
+                # The changes sent are known: only their row ids are read (from the index
+                # on change_id alone); any other is read whole.
+                query = f"SELECT id, change_id FROM outbox WHERE change_id IN ({_marks(chunk)})"  # noqa: S608
+                found = conn.execute(query, chunk).fetchall()
+                rows.update((row["change_id"], row) for row in found if row["change_id"] in known)
+                others = [row["change_id"] for row in found if row["change_id"] not in known]
+                if others:
+                    query = f"SELECT * FROM outbox WHERE change_id IN ({_marks(others)})"  # noqa: S608
+                    rows.update((row["change_id"], row) for row in conn.execute(query, others))
             done: list[tuple[int]] = []
             rejected: list[tuple[Any, ...]] = []
             # Per touched record, in the order first met: the confirmed changes to fold.
