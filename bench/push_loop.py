@@ -144,9 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     floor = run_raw(args.n)
     rows = [run(database, args.n) for database in args.databases]
     floor_us = 1e6 / floor["insert_per_s"]
-    print(
-        "database     parse µs   push µs  answer µs  total µs   CPU µs   changes/s  ÷ raw SQLite"
-    )
+    print("database     parse µs   push µs  answer µs  total µs   CPU µs   changes/s  ÷ raw SQLite")
     for row in rows:
         row["vs_raw"] = round(row["per_s"] / floor["insert_per_s"], 3)
         print(
