@@ -1,7 +1,8 @@
 """Smoke runs of the sync benchmarks (N = 200; 3 devices for 3 s): they keep working.
 
 Nothing is timed here. The peer (pouchdb from npm) is left out with --no-peer, so these
-need neither node nor npm; the servers run on SQLite, so they need no PostgreSQL either.
+need neither node nor npm; the servers run on SQLite, so they need no PostgreSQL either,
+except the devices pushing at once into several processes (skipped without PostgreSQL).
 """
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import many_devices, profile_top, sync_bench
+from bench import harness, many_devices, profile_top, sync_bench
 
 
 def _figures(out: str) -> list[dict[str, object]]:
@@ -32,6 +33,20 @@ def test_sync_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
         assert isinstance(ours[key], int | float) and ours[key] > 0, key
     assert ours["push_vs_peer"] is None
     assert isinstance(ours["push_vs_raw"], float)
+
+
+def test_sync_bench_concurrent_push_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    if not harness.postgres_reachable():
+        pytest.skip("needs PostgreSQL")
+    sync_bench.main(["--sizes", "100", "--no-peer", "--concurrent", "2", "--only-concurrent"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("--no-peer --concurrent 2 --only-concurrent")
+    figures = {str(f["bench"]): f for f in _figures(out)}
+    assert set(figures) == {"machine", "concurrent", "raw_sqlite"}
+    together = figures["concurrent"]
+    assert together["devices"] == together["workers"] == 2 and together["n"] == 100
+    assert isinstance(together["push_per_s"], int) and together["push_per_s"] > 0
+    assert together["push_vs_peer"] is None
 
 
 def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
