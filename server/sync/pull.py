@@ -6,11 +6,14 @@ later commit gets a larger number. When the user's scope changed since the curso
 the page first removes what left it and backfills what joined it, then goes on.
 """
 
+import heapq
+from itertools import islice
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Row,
     Select,
     String,
@@ -19,7 +22,6 @@ from sqlalchemy import (
     func,
     text,
     type_coerce,
-    union_all,
 )
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
@@ -148,11 +150,7 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         committed = int(
             session.execute(text("SELECT last_seq FROM seq_counter WHERE id = 1")).scalar_one()
         )
-        rows = list(
-            connection.execute(
-                _in_seq_order(postgresql, now, state.seq, committed, budget + 1)
-            ).all()
-        )
+        rows = _in_seq_order(connection, postgresql, now, state.seq, committed, budget + 1)
         more = len(rows) > budget
         rows = rows[:budget]
         high = rows[-1].seq if more else committed
@@ -169,36 +167,47 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
 
 
 def _in_seq_order(
-    postgresql: bool, subs: frozenset[Subscription], after: int, upto: int, limit: int
-) -> Select[*tuple[Any, ...]]:
+    connection: Connection,
+    postgresql: bool,
+    subs: frozenset[Subscription],
+    after: int,
+    upto: int,
+    limit: int,
+) -> list[Row[Any]]:
     """The first `limit` visible records numbered in (after, upto], in seq order.
 
     For several whole buckets (a cleaner's, a class teacher's) one `bucket IN (...)`
     query would read and sort every record past the cursor for each page, which grows with
     the square of a big initial pull on SQLite; instead each bucket is read in the order
-    of the (bucket, seq) index, at most `limit` of each, and the pieces merged.
+    of the (bucket, seq) index, at most `limit` of each, and the pieces merged here, as
+    they come (in one UNION ALL query, SQLite copied every row of each piece into a
+    temporary b-tree to sort it again).
     """
     in_range = (col(Record.seq) > after, col(Record.seq) <= upto)
     buckets = sorted(s.bucket for s in subs)
     if len(buckets) < 2 or any(s.collections or s.bucket.endswith("*") for s in subs):
-        return (
+        query = (
             _records(postgresql)
             .where(scopes.where_visible(subs), *in_range)
             .order_by(col(Record.seq))
             .limit(limit)
         )
+        return list(connection.execute(query).all())
     # Distinct whole buckets: no record is in two of them, so the pieces never overlap.
     pieces = [
-        _records(postgresql)
-        .where(col(Record.bucket) == bucket, *in_range)
-        .order_by(col(Record.seq))
-        .limit(limit)
-        .subquery()
-        .select()
+        connection.execute(
+            _records(postgresql)
+            .where(col(Record.bucket) == bucket, *in_range)
+            .order_by(col(Record.seq))
+            .limit(limit)
+        ).all()
         for bucket in buckets
     ]
-    merged = union_all(*pieces).subquery()
-    return select_columns(*merged.c).order_by(merged.c.seq).limit(limit)
+    return list(islice(heapq.merge(*pieces, key=_seq), limit))
+
+
+def _seq(row: Row[Any]) -> int:
+    return int(row.seq)
 
 
 def _left_scope(
