@@ -316,15 +316,13 @@ def explain(url: str, n: int, devices: dict[str, dict[str, Any]], incremental_af
                     if me in fields.get("teacher_ids", [])
                 ]
             subs = scopes.subscriptions(role, user_id, class_ids)
-            queries += [
-                ("initial page (1,000)", pull._in_seq_order(subs, 0, committed, 1001)),
-                ("initial page: moves", pull._moves_query(subs, 0, committed)),
-                (
-                    "incremental page",
-                    pull._in_seq_order(subs, incremental_after, committed, 1001),
-                ),
-                ("incremental page: moves", pull._moves_query(subs, incremental_after, committed)),
-            ]
+            for phase, after in (("initial", 0), ("incremental", incremental_after)):
+                pages = pull._page_queries(True, subs, after, committed, 1001)
+                queries += [
+                    (f"{phase} page (1,000), bucket {i + 1} of {len(pages)}", page)
+                    for i, page in enumerate(pages)
+                ]
+                queries.append((f"{phase} page: moves", pull._moves_query(subs, after, committed)))
             for label, statement in queries:
                 rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql(statement)).fetchall()
                 text.append(f"--- {name}: {label} (N = {n})\n")

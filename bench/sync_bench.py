@@ -12,6 +12,11 @@ with the demo school, `python -m server.cli serve` (one process), and the produc
 - incremental pull: 1 % of the rounds change on the first device; the second pulls them.
 Records per second, and peak RSS (VmHWM) of the client process and the server process.
 
+With `--concurrent K` (PostgreSQL): `serve --workers K` and K devices (cleaners, each its
+own device) pushing N rounds each at once, released together once all have recorded
+theirs; records per second is K x N over the time from the first push's start to the last
+one's end, set against the peer's single push of N in the same run.
+
 In the same run, the peer: `pouchdb-server` and PouchDB from npm (bench/peer; install with
 `npm ci --prefix bench/peer`), PouchDB's defaults, replicating the same N rounds to the
 server and into a fresh PouchDB; and the floor: raw SQLite inserting the same payloads in
@@ -184,8 +189,94 @@ def _phases(
         push_server_cpu_ms_per_k=round(1e6 * push["server_cpu_s"] / n),
         pull_client_cpu_ms_per_k=round(1e6 * pull["cpu_s"] / pull["count"]),
         pull_server_cpu_ms_per_k=round(1e6 * pull["server_cpu_s"] / pull["count"]),
+        load_1m=round(os.getloadavg()[0], 2),  # the machine's, as this database's run ended
     )
     return figures
+
+
+CONCURRENT_USERS = ("cleaner1", "cleaner2", "cleaner3")
+
+
+def run_concurrent(n: int, devices: int, profile: Path | None = None) -> dict[str, Any]:
+    """K devices pushing N rounds each at once into `serve --workers K` on PostgreSQL."""
+    with tempfile.TemporaryDirectory(prefix="carerounds-bench-") as tmp:
+        folder = Path(tmp)
+        with fresh_database("postgresql", folder) as url:
+            seed_demo(url)
+            server = Server(url, folder / "server", workers=devices)
+            try:
+                return _concurrent(server, folder, n, devices, profile)
+            finally:
+                server.stop()
+
+
+def _concurrent(
+    server: Server, folder: Path, n: int, devices: int, profile: Path | None
+) -> dict[str, Any]:
+    barrier = folder / "barrier"
+    barrier.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    children = []
+    for index in range(devices):
+        username = CONCURRENT_USERS[index % len(CONCURRENT_USERS)]
+        args = {
+            **native_device(server.base, folder, f"pusher{index}", username),
+            "phase": "push",
+            "n": n,
+            "barrier": str(barrier),
+        }
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.sync_client", json.dumps(args)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    log(f"postgresql x{devices} N={n}: {devices} devices record their rounds")
+    deadline = time.monotonic() + CLIENT_TIMEOUT
+    while len(list(barrier.glob("ready-*"))) < devices:
+        if any(child.poll() is not None for child in children):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("the devices did not get ready")
+        time.sleep(0.05)
+    log(f"postgresql x{devices} N={n}: push at once")
+    server.reset_peak()
+    server_cpu = server.cpu_seconds()
+    spy = Profiler(server.pids(), profile / f"concurrent-{n}-server.txt") if profile else None
+    (barrier / "go").touch()
+    results = []
+    try:
+        for child in children:
+            out, err = child.communicate(timeout=CLIENT_TIMEOUT)
+            if child.returncode != 0:
+                raise RuntimeError(f"a concurrent device failed:\n{err[-4000:]}")
+            results.append(json.loads([x for x in out.splitlines() if x.startswith("{")][-1]))
+    finally:
+        if spy is not None:
+            spy.stop()
+    server_cpu = server.cpu_seconds() - server_cpu
+    for result in results:
+        if result["count"] != n or result["rejected"] or result["pending"]:
+            raise RuntimeError(f"a concurrent push did not go through: {result}")
+    seconds = max(r["ended"] for r in results) - min(r["began"] for r in results)
+    total = devices * n
+    return {
+        "bench": "concurrent",
+        "database": "postgresql",
+        "workers": devices,
+        "devices": devices,
+        "n": n,
+        "push_per_s": round(total / seconds),
+        "slowest_device_s": round(max(r["seconds"] for r in results), 2),
+        "push_client_cpu_ms_per_k": round(1e6 * sum(r["cpu_s"] for r in results) / total),
+        "push_server_cpu_ms_per_k": round(1e6 * server_cpu / total),
+        "server_peak_mb": round(server.total_peak_mb(), 1),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 # The peer -------------------------------------------------------------------------------------
@@ -242,6 +333,7 @@ def run_peer(n: int) -> dict[str, Any]:
         "pull_per_s": round(n / result["pull_s"]),
         "client_peak_mb": round(result["client_peak_rss_mb"], 1),
         "server_peak_mb": round(server_peak, 1),
+        "load_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -303,6 +395,11 @@ def _ratio(ours: float, theirs: float | None) -> float | None:
     return round(ours / theirs, 2) if theirs else None
 
 
+def add_concurrent_ratio(row: dict[str, Any], peer: dict[str, Any] | None) -> dict[str, Any]:
+    row["push_vs_peer"] = _ratio(row["push_per_s"], peer["push_per_s"] if peer else None)
+    return row
+
+
 def add_ratios(
     ours: dict[str, Any], peer: dict[str, Any] | None, raw: dict[str, Any]
 ) -> dict[str, Any]:
@@ -343,6 +440,8 @@ def print_report(command: str, rows: list[dict[str, Any]]) -> None:
                 f"{row['read_json_per_s']:>8} {'-':>9} {'-':>10} {'-':>10}"
             )
     print()
+    start, end = rows[0].get("load_1m"), os.getloadavg()[0]
+    print(f"load average {start} at the start, {end:.2f} at the end")
     print(
         f"{'N':>7} {'database':<11} {'push÷peer':>10} {'pull÷peer':>10} "
         f"{'push÷raw':>9} {'pull÷raw':>9}"
@@ -353,6 +452,13 @@ def print_report(command: str, rows: list[dict[str, Any]]) -> None:
                 f"{row['n']:>7} {row['database']:<11} {_x(row['push_vs_peer']):>10} "
                 f"{_x(row['pull_vs_peer']):>10} {_x(row['push_vs_raw']):>9} "
                 f"{_x(row['pull_vs_raw']):>9}"
+            )
+    for row in rows:
+        if row["bench"] == "concurrent":
+            print(
+                f"{row['n']:>7} postgresql, {row['workers']} server processes, "
+                f"{row['devices']} devices pushing {row['n']} each at once: "
+                f"{row['push_per_s']} records/s, {_x(row['push_vs_peer'])} the peer's single push"
             )
     print()
     for row in rows:
@@ -369,6 +475,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, help="push batch (the engine's default: 500)")
     parser.add_argument("--page-limit", type=int, help="pull page (the engine's default: 1000)")
     parser.add_argument(
+        "--concurrent",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also K devices pushing N each at once into K server processes (PostgreSQL)",
+    )
+    parser.add_argument(
+        "--only-concurrent", action="store_true", help="with --concurrent: skip one device"
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="write py-spy profiles of client and server per phase here (slows the run)",
@@ -382,14 +498,21 @@ def main(argv: list[str] | None = None) -> None:
         command += f" --batch-size {args.batch_size}"
     if args.page_limit:
         command += f" --page-limit {args.page_limit}"
+    if args.concurrent:
+        command += f" --concurrent {args.concurrent}"
+    if args.only_concurrent:
+        command += " --only-concurrent"
 
     rows: list[dict[str, Any]] = [machine()]
     for n in args.sizes:
         raw = run_raw(n)
         peer = None if args.no_peer else run_peer(n)
-        for database in args.databases:
+        for database in [] if args.only_concurrent else args.databases:
             ours = run_ours(database, n, args.batch_size, args.page_limit, args.profile)
             rows.append(add_ratios(ours, peer, raw))
+        if args.concurrent:
+            together = run_concurrent(n, args.concurrent, args.profile)
+            rows.append(add_concurrent_ratio(together, peer))
         rows.extend(r for r in (peer, raw) if r is not None)
     print_report(command, rows)
 

@@ -10,6 +10,10 @@ Phases (the product's client: encrypted store, sync engine, httpx transport):
   and pushes them (timed);
 - `incremental`: the pulling store, reopened, pulls what changed since (timed).
 Prints one JSON line: counts, seconds, and the peak RSS of this process.
+
+With `"barrier": DIR` (several devices pushing at once), a device that has recorded its
+rounds writes `DIR/ready-<device_id>` and waits for `DIR/go` before it pushes; it also
+reports when its push began and ended (`time.time()`), so the parent can time them all.
 """
 
 import contextlib
@@ -31,14 +35,21 @@ STORE_PASSWORD = "bench-store-password"  # noqa: S105 - a throwaway store's pass
 COLLECTION = "disinfection_rounds"
 
 
+# Recording 100,000 rounds takes minutes on a loaded machine: the store must not lock
+# itself for want of a person's input meanwhile (its idle lock is not what is measured).
+IDLE_SECONDS = 24 * 3600.0
+
+
 def _store(args: dict[str, Any]) -> EncryptedStore:
     path = Path(args["store"])
     if path.exists():
-        store = EncryptedStore(path, args["device_id"])
+        store = EncryptedStore(path, args["device_id"], idle_seconds=IDLE_SECONDS)
         store.unlock(STORE_PASSWORD)
         return store
     profile = Profile(args["user_id"], args["username"], args["role"], args["base"])
-    return EncryptedStore.create(path, args["device_id"], STORE_PASSWORD, profile)
+    return EncryptedStore.create(
+        path, args["device_id"], STORE_PASSWORD, profile, idle_seconds=IDLE_SECONDS
+    )
 
 
 def _engine(store: EncryptedStore, args: dict[str, Any]) -> SyncEngine:
@@ -74,9 +85,15 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         for index, record_id in enumerate(_round_ids(args["store"], n)):
             entry = {"done": False, "at": "2026-11-29T09:30:00Z", "note": f"复查 {index} 未完成"}
             store.edit(COLLECTION, record_id, {"items.item_03": entry})
+    if args.get("barrier"):
+        barrier = Path(args["barrier"])
+        (barrier / f"ready-{args['device_id']}").touch()
+        while not (barrier / "go").exists():
+            time.sleep(0.01)
     out["rss_before_mb"] = rss_mb()
     reset_peak()  # from here on, the peak is the timed part's
     cpu = time.process_time()
+    out["began"] = time.time()
     started = time.perf_counter()
     if phase in ("push", "change"):
         report = engine.push()
@@ -88,6 +105,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         report = engine.pull()
         out["count"] = report.pulled
     out["seconds"] = time.perf_counter() - started
+    out["ended"] = time.time()
     out["cpu_s"] = time.process_time() - cpu
     out["peak_rss_mb"] = peak_rss_mb()
     out["pending"] = store.pending_count()

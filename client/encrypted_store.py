@@ -286,6 +286,14 @@ class EncryptedStore(PlainStore):
         )
         return [codec.loads(plain) for plain in opened]
 
+    def _open_many(self, items: Sequence[tuple[str | bytes, str]]) -> list[bytes]:
+        if any(isinstance(raw, str) for raw, _ in items):
+            raise IntegrityError("an unsealed value in an encrypted store")
+        return self._crypto.open_many(
+            self._require_key(),
+            [(raw, associated.encode()) for raw, associated in items if isinstance(raw, bytes)],
+        )
+
     def _destroy(self) -> None:
         self.lock()
         PlainStore.wipe(self)

@@ -12,6 +12,9 @@ from client.transport import PendingReply, Reply, TransportError, encoded, read_
 class HttpxTransport:
     """The transport of the desktop and phone apps."""
 
+    # It sends an `EncodedBody` as its bytes, never reading the dict (see SyncEngine._batch).
+    sends_encoded = True
+
     def __init__(self, base_url: str, timeout: float = 30.0, client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.Client(timeout=timeout)

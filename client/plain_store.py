@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from client import codec
-from client.store import LocalRecord, OutboxEntry, PushOutcome, RejectedChange
+from client.store import EncodedEntry, LocalRecord, OutboxEntry, PushOutcome, RejectedChange
 from shared.hlc import Clock
 from shared.merge import merge
 from shared.schemas.collections import COLLECTIONS, validate_field, validate_record
@@ -171,6 +171,7 @@ class PlainStore:
         self._synchronous = synchronous
         self._after_commit = after_commit or (lambda: None)
         self._lock = threading.RLock()
+        self._journal: str | None = None  # the journal mode in effect, once asked
         self._conn = self._open()
         self._clock = Clock(device_id)
         self._load_clock()
@@ -207,23 +208,43 @@ class PlainStore:
     def close(self) -> None:
         self._conn.close()
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         self._check_open()
-        return self._tx_raw()
+        return self._tx_raw(durable=durable)
 
     @contextmanager
-    def _tx_raw(self) -> Iterator[sqlite3.Connection]:
+    def _tx_raw(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction. `durable=False`: what it writes can be had from the server
+        again (a pulled page with its cursor, the outcomes of a push), so its commit does
+        not wait for the disk: a power cut may roll it back whole (the page is pulled
+        again; the changes, still in the outbox, are sent again and answered `duplicate`),
+        never half of it, and never an edit committed after it (a durable commit flushes
+        the log up to itself, this transaction included)."""
         # One connection, used from the UI and from the background sync: a transaction
         # holds the lock so that nothing of another thread lands inside it.
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            relaxed = not durable and self._synchronous != "NORMAL" and self._wal()
+            if relaxed:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if relaxed:
+                    self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
             self._after_commit()
+
+    def _wal(self) -> bool:
+        """Whether the store keeps a write-ahead log (only there is a commit that does not
+        wait for the disk still whole after a power cut, or rolled back)."""
+        if self._journal is None:
+            self._journal = str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return self._journal.lower() == "wal"
 
     def _check_open(self) -> None:
         """Raise if the store may not be used now (the encrypted store when locked)."""
@@ -245,6 +266,10 @@ class PlainStore:
     def _unseal_many(self, items: Sequence[tuple[str | bytes, str]]) -> list[Any]:
         """`_unseal` of each (sealed, associated) pair, in one go."""
         return [self._unseal(raw, associated) for raw, associated in items]
+
+    def _open_many(self, items: Sequence[tuple[str | bytes, str]]) -> list[bytes]:
+        """The JSON text of each (sealed, associated) pair, opened but not parsed."""
+        return [raw.encode() if isinstance(raw, str) else raw for raw, _ in items]
 
     def _view_sealed(self, row: Any) -> tuple[str | bytes, str]:
         """The sealed view of a record row and its associated data, to open."""
@@ -411,6 +436,42 @@ class PlainStore:
                 )
             return [self._entry(r) for r in rows]
 
+    def pending_encoded(self, limit: int, after: str | None = None) -> list[EncodedEntry]:
+        """`pending`, each change's values opened but left as JSON text: sent as they are,
+        not parsed and encoded again."""
+        self._check_open()
+        with self._lock:
+            if after is None:
+                found = self._conn.execute("SELECT * FROM outbox ORDER BY id LIMIT ?", (limit,))
+            else:
+                found = self._conn.execute(
+                    "SELECT * FROM outbox WHERE id > (SELECT id FROM outbox WHERE change_id = ?)"
+                    " ORDER BY id LIMIT ?",
+                    (after, limit),
+                )
+            rows = found.fetchall()
+            texts = self._open_many(
+                [
+                    (
+                        r["fields"],
+                        self._change_ad("outbox", r["collection"], r["record_id"], r["change_id"]),
+                    )
+                    for r in rows
+                ]
+            )
+            return [
+                EncodedEntry(
+                    change_id=r["change_id"],
+                    collection=r["collection"],
+                    record_id=r["record_id"],
+                    hlc=r["hlc"],
+                    base_seq=r["base_seq"],
+                    fields_json=text,
+                    deleted=bool(r["deleted"]),
+                )
+                for r, text in zip(rows, texts, strict=True)
+            ]
+
     def pending_count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
@@ -424,7 +485,7 @@ class PlainStore:
             return int(row[0])
 
     def record_push_outcomes(
-        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
+        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry | EncodedEntry] = ()
     ) -> None:
         # One transaction for the batch: its outbox rows read at once, each touched record
         # read, folded, rebuilt and written once (row by row this was most of a push).
@@ -432,26 +493,41 @@ class PlainStore:
         # An outbox row never changes once written, so what was read to send it is what
         # the row holds: no need to open it again.
         known = {entry.change_id: entry for entry in sent}
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             rows: dict[str, Any] = {}
             for chunk in _chunks([o.change_id for o in outcomes]):
-                query = f"SELECT * FROM outbox WHERE change_id IN ({_marks(chunk)})"  # noqa: S608
-                rows.update((row["change_id"], row) for row in conn.execute(query, chunk))
+                # The changes sent are known: only their row ids are read (from the index
+                # on change_id alone); any other is read whole.
+                query = f"SELECT id, change_id FROM outbox WHERE change_id IN ({_marks(chunk)})"  # noqa: S608
+                found = conn.execute(query, chunk).fetchall()
+                rows.update((row["change_id"], row) for row in found if row["change_id"] in known)
+                others = [row["change_id"] for row in found if row["change_id"] not in known]
+                if others:
+                    query = f"SELECT * FROM outbox WHERE change_id IN ({_marks(others)})"  # noqa: S608
+                    rows.update((row["change_id"], row) for row in conn.execute(query, others))
             done: list[tuple[int]] = []
             rejected: list[tuple[Any, ...]] = []
             # Per touched record, in the order first met: the confirmed changes to fold.
-            confirmed: dict[tuple[str, str], list[OutboxEntry]] = {}
+            confirmed: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]] = {}
+            refused: set[tuple[str, str]] = set()  # records with a change rejected here
             for outcome in outcomes:
                 row = rows.pop(outcome.change_id, None)
                 if row is None:
                     continue  # already recorded (a re-sent batch)
                 entry = known.get(outcome.change_id) or self._entry(row)
                 done.append((row["id"],))
-                folds = confirmed.setdefault((entry.collection, entry.record_id), [])
+                key = (entry.collection, entry.record_id)
+                folds = confirmed.setdefault(key, [])
                 if outcome.status in _CONFIRMED:
                     folds.append(entry)
                     continue
+                refused.add(key)
                 ad = self._change_ad("rejected", entry.collection, entry.record_id, entry.change_id)
+                sealed = (
+                    self._seal_encoded(entry.fields_json, ad)
+                    if isinstance(entry, EncodedEntry)
+                    else self._seal(entry.fields, ad)
+                )
                 rejected.append(
                     (
                         entry.change_id,
@@ -459,7 +535,7 @@ class PlainStore:
                         entry.record_id,
                         entry.hlc,
                         entry.base_seq,
-                        self._seal(entry.fields, ad),
+                        sealed,
                         int(entry.deleted),
                         outcome.code or "rejected",
                         outcome.message or "",
@@ -473,18 +549,60 @@ class PlainStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rejected,
             )
-            self._rebuild_views(conn, confirmed)
+            self._rebuild_views(conn, confirmed, taken=set(confirmed) - refused)
 
     def _rebuild_views(
-        self, conn: sqlite3.Connection, folds: dict[tuple[str, str], list[OutboxEntry]]
+        self,
+        conn: sqlite3.Connection,
+        folds: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]],
+        taken: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         """Fold each record's changes the server took into its server layer, then rebuild
-        its view: the server layer with what is still pending merged over it."""
+        its view: the server layer with what is still pending merged over it.
+
+        `taken`: records whose every change in `folds` the server took (none refused).
+        The view of a record is always its server layer with its pending changes merged
+        over it, in order; when the server took all of them and nothing else is pending,
+        the new server layer is that view, taken over as it is (opened and sealed again
+        as the server layer) instead of merged anew."""
         records = self._rows(conn, folds)
         pending = self._pending_of(conn, folds)
         both_rows: list[tuple[Any, ...]] = []  # server layer and view
         view_rows: list[tuple[Any, ...]] = []
         gone: list[tuple[str, str]] = []
+        whole = [
+            (key, row)
+            for key, row in records.items()
+            if key in taken
+            and folds[key]
+            and key not in pending
+            and row["fields"] != SAME_AS_SERVER
+            and row["field_hlc"] != SAME_AS_SERVER
+        ]
+        if whole:
+            texts = self._open_many([(row["fields"], f"view|{c}|{r}") for (c, r), row in whole])
+            sealed = self._seal_many(
+                [(text, f"server|{c}|{r}") for ((c, r), _), text in zip(whole, texts, strict=True)]
+            )
+            for ((collection, record_id), row), text, server_fields in zip(
+                whole, texts, sealed, strict=True
+            ):
+                deleted = int(row["deleted"])
+                if row["seq"] is None and text == b"{}" and not deleted:
+                    continue  # only ever ours: the general path below drops it
+                both_rows.append(
+                    (
+                        server_fields,
+                        row["field_hlc"],
+                        deleted,
+                        SAME_AS_SERVER,
+                        SAME_AS_SERVER,
+                        deleted,
+                        collection,
+                        record_id,
+                    )
+                )
+                del records[(collection, record_id)]
         for (collection, record_id), entries in folds.items():
             row = records.get((collection, record_id))
             if row is None:
@@ -497,7 +615,8 @@ class PlainStore:
             if entries:
                 # The server took them: until the next pull brings the server's own
                 # version, they count as server state (the pull replaces this layer whole).
-                for entry in entries:
+                for sent in entries:
+                    entry = sent.entry() if isinstance(sent, EncodedEntry) else sent
                     merged = merge(fields, field_hlc, entry.fields, entry.hlc, map_fields)
                     fields, field_hlc = merged.fields, merged.field_hlc
                     deleted = deleted or entry.deleted
@@ -558,14 +677,14 @@ class PlainStore:
         removed: Iterable[dict[str, Any]],
         cursor: str | None,
     ) -> None:
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             pending_keys = {
                 (r[0], r[1])
                 for r in conn.execute("SELECT DISTINCT collection, record_id FROM outbox")
             }
             rows = []
             values: list[tuple[bytes, str]] = []
-            rebuild: dict[tuple[str, str], list[OutboxEntry]] = {}
+            rebuild: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]] = {}
             latest = ""
             for change in changes:
                 collection, record_id = change["collection"], str(change["record_id"])
@@ -665,6 +784,7 @@ class PlainStore:
             for suffix in ("-wal", "-shm", "-journal", ""):
                 _shred(Path(self.path + suffix))
         self._conn = self._open()
+        self._journal = None
         self._clock = Clock(self.device_id)
 
 

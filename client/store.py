@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from client import codec
+
 
 @dataclass(frozen=True)
 class LocalRecord:
@@ -42,6 +44,46 @@ class OutboxEntry:
             "fields": self.fields,
             "deleted": self.deleted,
         }
+
+
+@dataclass(frozen=True)
+class EncodedEntry:
+    """A pending change as read to be sent: its values left as the JSON text they were
+    stored as (opened, not parsed), which goes into the request as it is."""
+
+    change_id: str
+    collection: str
+    record_id: str
+    hlc: str
+    base_seq: int | None
+    fields_json: bytes
+    deleted: bool
+
+    def entry(self) -> OutboxEntry:
+        """The change with its values parsed."""
+        return OutboxEntry(
+            change_id=self.change_id,
+            collection=self.collection,
+            record_id=self.record_id,
+            hlc=self.hlc,
+            base_seq=self.base_seq,
+            fields=codec.loads(self.fields_json),
+            deleted=self.deleted,
+        )
+
+    def wire_json(self) -> bytes:
+        """The change on the wire (`OutboxEntry.as_wire`), as JSON."""
+        head = codec.dumps(
+            {
+                "change_id": self.change_id,
+                "collection": self.collection,
+                "record_id": self.record_id,
+                "hlc": self.hlc,
+                "base_seq": self.base_seq,
+                "deleted": self.deleted,
+            }
+        )
+        return head[:-1] + b',"fields":' + self.fields_json + b"}"
 
 
 @dataclass(frozen=True)
@@ -86,16 +128,20 @@ class Store(Protocol):
         """The oldest changes not yet confirmed by the server, in the order they were made
         (those made after the pending change `after`, if given)."""
 
+    def pending_encoded(self, limit: int, after: str | None = None) -> list[EncodedEntry]:
+        """`pending`, each change's values as their JSON text (to send them as they are)."""
+
     def pending_count(self) -> int: ...
 
     def pending_records(self) -> int: ...
 
     def record_push_outcomes(
-        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry] = ()
+        self, outcomes: Sequence[PushOutcome], sent: Sequence[OutboxEntry | EncodedEntry] = ()
     ) -> None:
         """Drop confirmed changes from the outbox; set rejected ones aside with the reason.
 
-        `sent` may give the entries as `pending` returned them, to save reading them again.
+        `sent` may give the entries as `pending` (or `pending_encoded`) returned them, to
+        save reading them again.
         """
 
     def apply_pull_page(

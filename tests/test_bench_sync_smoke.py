@@ -2,7 +2,8 @@
 
 Nothing is timed here. The peer (pouchdb from npm) is left out with --no-peer, so these
 need neither node nor npm; the servers run on SQLite, so they need no PostgreSQL either,
-but for the scale bench's (skipped without PostgreSQL: it fills PostgreSQL by COPY).
+but for the scale bench's (it fills PostgreSQL by COPY) and the devices pushing at once
+into several processes (skipped without PostgreSQL, a failure under CI=true).
 """
 
 import json
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import many_devices, profile_top, scale_bench, sync_bench
+from bench import harness, many_devices, profile_top, scale_bench, sync_bench
 from bench.harness import postgres_reachable
+from tests.databases import pg_unavailable
 
 
 def _figures(out: str) -> list[dict[str, object]]:
@@ -36,6 +38,20 @@ def test_sync_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert isinstance(ours["push_vs_raw"], float)
 
 
+def test_sync_bench_concurrent_push_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    if not harness.postgres_reachable():
+        pg_unavailable("the devices pushing at once serve from PostgreSQL")
+    sync_bench.main(["--sizes", "100", "--no-peer", "--concurrent", "2", "--only-concurrent"])
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("--no-peer --concurrent 2 --only-concurrent")
+    figures = {str(f["bench"]): f for f in _figures(out)}
+    assert set(figures) == {"machine", "concurrent", "raw_sqlite"}
+    together = figures["concurrent"]
+    assert together["devices"] == together["workers"] == 2 and together["n"] == 100
+    assert isinstance(together["push_per_s"], int) and together["push_per_s"] > 0
+    assert together["push_vs_peer"] is None
+
+
 def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
     # Two device counts: one run each, and the search's answer (not timed: any answer).
     many_devices.main(
@@ -57,7 +73,7 @@ def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_scale_bench_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     if not postgres_reachable():
-        pytest.skip("the scale bench fills PostgreSQL")
+        pg_unavailable("the scale bench fills PostgreSQL")
     plans = tmp_path / "plans.txt"
     scale_bench.main(
         ["--sizes", "1500", "3000", "--scope", "100", "--reps", "1", "--plans", str(plans)]

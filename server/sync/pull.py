@@ -6,11 +6,23 @@ later commit gets a larger number. When the user's scope changed since the curso
 the page first removes what left it and backfills what joined it, then goes on.
 """
 
-import uuid
+import heapq
+from itertools import islice
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Select, Text, cast, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    text,
+    type_coerce,
+)
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -39,23 +51,45 @@ def current_subscriptions(session: Session, caller: Authenticated) -> frozenset[
 
 # What a page reads of each record: the wire's columns, with the JSON columns as the text
 # they are stored as (PostgreSQL's `json` keeps it verbatim), so that it goes out inside the
-# response as it is, without being decoded and encoded again; and what scopes need.
-_COLUMNS = (
-    col(Record.collection),
-    col(Record.record_id),
-    col(Record.seq),
-    cast(col(Record.fields), Text).label("fields"),
-    cast(col(Record.field_hlc), Text).label("field_hlc"),
-    col(Record.deleted),
-    col(Record.updated_by),
-    col(Record.updated_at),
-    col(Record.bucket),
-    col(Record.scope_collection),
-)
+# response as it is, without being decoded and encoded again; and what scopes need. Ids
+# are read as the text they go out as (`str` of a UUID, which is what orjson writes for
+# one), so that no UUID object is made per record only to be written out again.
 
 
-def _records() -> Select[*tuple[Any, ...]]:
-    return select_columns(*_COLUMNS)
+def _uuid_text(column: Any, postgresql: bool) -> ColumnElement[Any]:
+    if postgresql:
+        return cast(column, Text)
+    digits = type_coerce(column, String)  # SQLite keeps a UUID as its 32 hex digits
+    parts = [func.substr(digits, start, length) for start, length in _UUID_PARTS]
+    dashed: ColumnElement[Any] = parts[0]
+    for part in parts[1:]:
+        dashed = dashed.concat("-").concat(part)
+    return dashed
+
+
+_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+def _columns(postgresql: bool) -> tuple[Any, ...]:
+    return (
+        col(Record.collection),
+        _uuid_text(col(Record.record_id), postgresql).label("record_id"),
+        col(Record.seq),
+        cast(col(Record.fields), Text).label("fields"),
+        cast(col(Record.field_hlc), Text).label("field_hlc"),
+        col(Record.deleted),
+        _uuid_text(col(Record.updated_by), postgresql).label("updated_by"),
+        col(Record.updated_at),
+        col(Record.bucket),
+        col(Record.scope_collection),
+    )
+
+
+_COLUMNS = {postgresql: _columns(postgresql) for postgresql in (False, True)}
+
+
+def _records(postgresql: bool) -> Select[*tuple[Any, ...]]:
+    return select_columns(*_COLUMNS[postgresql])
 
 
 def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) -> dict[str, Any]:
@@ -64,6 +98,9 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
     Record values are `orjson.Fragment`s of the stored JSON text, spliced in as they are.
     """
     limit = min(req.limit, MAX_PULL_LIMIT)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    # The page's queries through Core: rows as they are, without the ORM's loading.
+    connection = session.connection()
     now = current_subscriptions(session, caller)
     if req.cursor is None:
         state = CursorState(caller.user.id, 0, now)
@@ -79,11 +116,14 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         state.subs = now
 
     changes: list[Row[Any]] = []
-    removed: dict[tuple[str, uuid.UUID], None] = {}
+    removed: dict[tuple[str, str], None] = {}  # (collection, record_id as text)
+    role = caller.role
     budget = limit
     while state.phases and budget > 0:
         phase = state.phases[0]
-        query = _records().where(scopes.where_visible(phase.subs), col(Record.seq) > phase.after)
+        query = _records(postgresql).where(
+            scopes.where_visible(phase.subs), col(Record.seq) > phase.after
+        )
         if phase.kind == "backfill":
             # Newer versions arrive with the incremental part; this is what the device missed.
             query = query.where(
@@ -93,7 +133,7 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
             )
         # A removal scan has no upper bound: a record the device holds may have changed
         # since, and it must go whatever its number is now.
-        rows = list(session.execute(query.order_by(col(Record.seq)).limit(budget)))
+        rows = list(connection.execute(query.order_by(col(Record.seq)).limit(budget)).all())
         for record in rows:
             if phase.kind == "backfill":
                 changes.append(record)
@@ -110,7 +150,7 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         committed = int(
             session.execute(text("SELECT last_seq FROM seq_counter WHERE id = 1")).scalar_one()
         )
-        rows = list(session.execute(_in_seq_order(now, state.seq, committed, budget + 1)))
+        rows = _in_seq_order(connection, postgresql, now, state.seq, committed, budget + 1)
         more = len(rows) > budget
         rows = rows[:budget]
         high = rows[-1].seq if more else committed
@@ -119,7 +159,7 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         state.seq = high
 
     return {
-        "changes": [_wire(record, caller.role) for record in changes],
+        "changes": [_wire(record, role) for record in changes],
         "removed": [{"collection": c, "record_id": r} for c, r in removed],
         "cursor": encode(state, key),
         "has_more": more,
@@ -127,36 +167,56 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
 
 
 def _in_seq_order(
-    subs: frozenset[Subscription], after: int, upto: int, limit: int
-) -> Select[*tuple[Any, ...]]:
+    connection: Connection,
+    postgresql: bool,
+    subs: frozenset[Subscription],
+    after: int,
+    upto: int,
+    limit: int,
+) -> list[Row[Any]]:
     """The first `limit` visible records numbered in (after, upto], in seq order.
 
     For several whole buckets (a cleaner's, a class teacher's) one `bucket IN (...)`
     query would read and sort every record past the cursor for each page, which grows with
     the square of a big initial pull on SQLite; instead each bucket is read in the order
-    of the (bucket, seq) index, at most `limit` of each, and the pieces merged.
+    of the (bucket, seq) index, at most `limit` of each, and the pieces merged here, as
+    they come (in one UNION ALL query, SQLite copied every row of each piece into a
+    temporary b-tree to sort it again).
     """
+    pieces = [
+        connection.execute(query).all()
+        for query in _page_queries(postgresql, subs, after, upto, limit)
+    ]
+    if len(pieces) == 1:
+        return list(pieces[0])
+    # Distinct whole buckets: no record is in two of them, so the pieces never overlap.
+    return list(islice(heapq.merge(*pieces, key=_seq), limit))
+
+
+def _page_queries(
+    postgresql: bool, subs: frozenset[Subscription], after: int, upto: int, limit: int
+) -> list[Select[*tuple[Any, ...]]]:
+    """The queries `_in_seq_order` reads a page with: one per whole bucket, or one."""
     in_range = (col(Record.seq) > after, col(Record.seq) <= upto)
     buckets = sorted(s.bucket for s in subs)
     if len(buckets) < 2 or any(s.collections or s.bucket.endswith("*") for s in subs):
-        return (
-            _records()
+        return [
+            _records(postgresql)
             .where(scopes.where_visible(subs), *in_range)
             .order_by(col(Record.seq))
             .limit(limit)
-        )
-    # Distinct whole buckets: no record is in two of them, so the pieces never overlap.
-    pieces = [
-        _records()
+        ]
+    return [
+        _records(postgresql)
         .where(col(Record.bucket) == bucket, *in_range)
         .order_by(col(Record.seq))
         .limit(limit)
-        .subquery()
-        .select()
         for bucket in buckets
     ]
-    merged = union_all(*pieces).subquery()
-    return select_columns(*merged.c).order_by(merged.c.seq).limit(limit)
+
+
+def _seq(row: Row[Any]) -> int:
+    return int(row.seq)
 
 
 def _moves_query(subs: frozenset[Subscription], after: int, upto: int) -> Any:
@@ -179,7 +239,7 @@ def _left_scope(
     upto: int,
     could_have: frozenset[Subscription],
     now: frozenset[Subscription],
-    removed: dict[tuple[str, uuid.UUID], None],
+    removed: dict[tuple[str, str], None],
 ) -> None:
     """Records that moved out of a bucket the device read, and are not readable now."""
     moves = session.exec(_moves_query(could_have, after, upto))
@@ -188,7 +248,7 @@ def _left_scope(
             continue
         record = session.get(Record, (move.collection, move.record_id))
         if record is None or not scopes.visible(now, record.bucket, record.scope_collection):
-            removed[(move.collection, move.record_id)] = None
+            removed[(move.collection, str(move.record_id))] = None
 
 
 def _wire(record: Row[Any], role: Role) -> dict[str, Any]:

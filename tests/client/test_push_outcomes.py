@@ -238,8 +238,12 @@ def test_batched_outcomes_match_row_by_row(story: Any, data: st.DataObject) -> N
     build(batched, story)
     reference = clone(batched, RowByRowPlain(":memory:", "phone-1"))
     change_ids = [e.change_id for e in batched.pending(1000)]
+    # As the engine records them: with the entries it sent, parsed or as their JSON text.
+    sent: Any = data.draw(
+        st.sampled_from([(), batched.pending(1000), batched.pending_encoded(1000)])
+    )
     for batch in data.draw(outcome_batches(change_ids)):
-        batched.record_push_outcomes(batch)
+        batched.record_push_outcomes(batch, sent)
         reference.record_push_outcomes(batch)
         assert contents(batched) == contents(reference)
 
@@ -264,8 +268,9 @@ def test_batched_outcomes_match_row_by_row_in_the_encrypted_store(tmp_path: Path
         PushOutcome(c, s, seq=50 + i) for i, (c, s) in enumerate(zip(ids, statuses, strict=True))
     ]
     batch.insert(2, PushOutcome(str(uuid.uuid4()), "applied", seq=9))  # recorded before
+    sent = batched.pending_encoded(100)
     for half in (batch[:4], batch[4:]):
-        batched.record_push_outcomes(half)
+        batched.record_push_outcomes(half, sent)
         reference.record_push_outcomes(half)
         assert contents(batched) == contents(reference)
     assert batched.pending_count() == 0

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from client.plain_store import PlainStore
 from client.sync_engine import Offline
-from client.transport import Reply, Transport, TransportError
+from client.transport import Reply, Transport, TransportError, encoded, read_reply
 from server.models import ChangeLog
 from tests.sync_support import (
     PUSH,
@@ -48,6 +48,7 @@ class Ahead:
         self.store = store
         # Per push begun: the change ids it carried, and the outbox's size at that moment.
         self.pushes: list[tuple[list[str], int]] = []
+        self.sends_encoded = getattr(inner, "sends_encoded", False)
 
     def post(self, path: str, body: dict[str, Any], token: str | None) -> Reply:
         return self.inner.post(path, body, token)
@@ -60,6 +61,23 @@ class Ahead:
             return Sent(self.inner.post(path, body, token), None)
         except TransportError as exc:
             return Sent(None, exc)
+
+
+class BytesAppTransport(AppTransport):
+    """The app in-process, sent the request's bytes as the phone's transport sends them
+    (so the engine hands it changes whose values were never parsed)."""
+
+    sends_encoded = True
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None, token: str | None
+    ) -> Reply:
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        content = None if body is None else encoded(body)
+        response = self.client.request(method, path, content=content, headers=headers)
+        return read_reply(path, response.status_code, response.content)
 
 
 class LosesReplyOf:
@@ -106,7 +124,10 @@ def logged(app: FastAPI, device_id: str) -> list[str]:
         return [str(r) for r in rows]
 
 
-def test_batches_overlap_and_reach_the_server_in_order(client: TestClient, app: FastAPI) -> None:
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_batches_overlap_and_reach_the_server_in_order(
+    client: TestClient, app: FastAPI, as_bytes: bool
+) -> None:
     school = small_school(app)
     phone = device(client, school.cleaners[0])
     phone.engine.batch_size = 2
@@ -118,7 +139,7 @@ def test_batches_overlap_and_reach_the_server_in_order(client: TestClient, app: 
         {"area_id": new_id(), "round_date": "2026-11-29", "cleaner_id": phone.user_id},
     ).change_id
     made += [bad, *rounds(school, phone, 2)]
-    ahead = Ahead(AppTransport(client), phone.store)
+    ahead = Ahead((BytesAppTransport if as_bytes else AppTransport)(client), phone.store)
     phone.engine.transport = ahead
     report = phone.engine.push()
     assert (report.pushed, report.rejected) == (9, 1)

@@ -1,8 +1,14 @@
 """Pull pages over several buckets: every record once, in change order, values as stored."""
 
+import uuid
+from datetime import UTC, datetime
+
+import orjson
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
+from server.models import Record
 from tests.sync_support import PULL, Phone, new_id, small_school
 
 
@@ -98,3 +104,27 @@ def test_a_pull_reads_only_the_moves_out_of_its_own_buckets(app: FastAPI) -> Non
         assert [m.seq for m in found] == [3, 5, 7, 9, 11]  # students of every class
         cleaner = scopes.subscriptions(Role.CLEANER, uuid.uuid4(), [])
         assert [m.seq for m in session.exec(pull._moves_query(cleaner, 0, 100))] == [9]
+
+
+def test_ids_and_times_go_out_as_the_records_hold_them(client: TestClient, app: FastAPI) -> None:
+    """A page reads ids and times as text (no UUID or datetime per record): the same
+    values, written the same way, as the records hold them (a time whose fraction of a
+    second is zero included, which orjson writes without one)."""
+    school = small_school(app)
+    lead = Phone(client, "lead")
+    area = school.area_ids[0]
+    lead.push(lead.change("areas", area, {"name": "整秒的教室"}))
+    with Session(app.state.engine) as session:
+        record = session.get(Record, ("areas", uuid.UUID(area)))
+        assert record is not None
+        record.updated_at = datetime(2026, 11, 29, 8, 15, 30, tzinfo=UTC)
+        session.add(record)
+        session.commit()
+        held = {(r.collection, str(r.record_id)): r for r in session.exec(select(Record))}
+    pulled = [c for page in pull_pages(lead, 5000) for c in page]
+    assert any(c["updated_at"] == "2026-11-29T08:15:30+00:00" for c in pulled)
+    for change in pulled:
+        record = held[(change["collection"], change["record_id"])]
+        assert change["record_id"] == str(record.record_id)
+        assert change["updated_by"] == (str(record.updated_by) if record.updated_by else None)
+        assert change["updated_at"] == orjson.loads(orjson.dumps(record.updated_at))

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from server import records
 from server.models import ChangeLog, Record
+from server.records import statements
 from server.sync import push as pushing
 from tests.server.test_sync_push import a_round
 from tests.sync_support import Phone, School, new_id, small_school
@@ -30,7 +30,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     if request.param.startswith("lock first"):
         monkeypatch.setattr(pushing, "ATTEMPTS", 0)
     if request.param.endswith("COPY"):  # PostgreSQL: even a small plan's rows by COPY
-        monkeypatch.setattr(records, "COPY_FROM_ROWS", 0)
+        monkeypatch.setattr(statements, "COPY_FROM_ROWS", 0)
     return str(request.param)
 
 
