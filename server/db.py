@@ -60,12 +60,25 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
+# TCP keepalives on every connection: a database host that vanishes without closing the
+# connection (a power cut, a dropped network path) is found dead within about a minute and
+# the request answered 503, instead of waiting on the socket for the system's two hours.
+_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 def _pg_connect_args(url: str, settings: Settings) -> dict[str, Any]:
     """A bound on waiting for a new connection (unless the URL sets its own): with none, a
-    request would hang while the database's host does not answer, instead of a 503."""
-    if "connect_timeout=" in url:
-        return {}
-    return {"connect_timeout": settings.db_connect_timeout_seconds}
+    request would hang while the database's host does not answer, instead of a 503; and
+    keepalives (unless the URL sets them)."""
+    args: dict[str, Any] = {k: v for k, v in _KEEPALIVES.items() if f"{k}=" not in url}
+    if "connect_timeout=" not in url:
+        args["connect_timeout"] = settings.db_connect_timeout_seconds
+    return args
 
 
 def _json_dumps(value: Any) -> str:

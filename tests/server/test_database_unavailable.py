@@ -314,3 +314,28 @@ def test_a_push_cut_off_from_the_database_saves_nothing_and_applies_once_later(
         again = client.post("/api/v1/sync/push", json=body, headers=me)
         assert {r["status"] for r in again.json()["results"]} == {"duplicate"}
     assert sorted(_logged(url, device)) == sorted(c["change_id"] for c in body["changes"])
+
+
+def test_connections_to_postgresql_carry_keepalives_and_a_connect_timeout(pg_url: str) -> None:
+    """A host that vanishes without closing its connections is found dead (keepalives);
+    a host that does not answer is given up on (connect_timeout): both end in a 503."""
+    engine = make_engine(Settings(database_url=pg_url, db_connect_timeout_seconds=7))
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert isinstance(raw, psycopg.Connection)
+            parameters = raw.info.get_parameters()
+    finally:
+        engine.dispose()
+    assert parameters["keepalives"] == "1"
+    assert parameters["keepalives_idle"] == "30"
+    assert parameters["connect_timeout"] == "7"
+    # What the URL says wins.
+    engine = make_engine(Settings(database_url=f"{pg_url}?keepalives_idle=60"))
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert isinstance(raw, psycopg.Connection)
+            assert raw.info.get_parameters()["keepalives_idle"] == "60"
+    finally:
+        engine.dispose()
