@@ -17,6 +17,7 @@ from client.due_lists import calendar_of
 from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecret
 from client.messages import invalid_text, rejected_text
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
+from shared import retention
 from shared.i18n import t
 from shared.schemas.collections import (
     SCHOOL_SETTINGS_ID,
@@ -333,6 +334,11 @@ class StateCore:
 
     def _records(self, collection: str) -> dict[str, dict[str, Any]]:
         return {r.record_id: r.fields for r in self._store().records(collection)}
+
+    def closed_cases_days(self) -> int:
+        """How many days a closed case stays on the phones (the lead's setting)."""
+        settings = self._store().get("school_settings", str(SCHOOL_SETTINGS_ID))
+        return retention.days_on_phones(settings.fields if settings is not None else {})
 
     def records_of(self, collection: str) -> list[Any]:
         return list(self._store().records(collection))

@@ -161,6 +161,11 @@ def _closing(
         return rows
     rows += [
         ft.Text(state.text("ui.close_confirm"), color=ft.Colors.RED_800, key="close-confirm"),
+        ft.Text(
+            state.text("ui.closed_leaves_phones").format(days=state.closed_cases_days()),
+            size=12,
+            key="close-leaves",
+        ),
         ft.Row(
             [
                 ft.Button(

@@ -201,6 +201,11 @@ def _closing(state: AppState, refresh: Refresh, case_id: str) -> ft.Control:
 
     sure.controls = [
         ft.Text(state.text("ui.close_case_sure"), expand=True),
+        ft.Text(
+            state.text("ui.closed_leaves_phones").format(days=state.closed_cases_days()),
+            size=12,
+            key=f"close-leaves-{case_id}",
+        ),
         ft.Button(
             content=state.text("ui.yes_close"), on_click=close, key=f"close-confirm-{case_id}"
         ),

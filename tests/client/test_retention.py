@@ -6,8 +6,19 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from client.shell import Shell
 from server import retention
-from tests.client.ui_support import Phones, click, lead_on, server_record, synced, type_into
+from tests.client.ui_support import (
+    SERVER_URL,
+    Phones,
+    click,
+    find,
+    lead_on,
+    server_record,
+    synced,
+    text_of,
+    type_into,
+)
 from tests.sync_support import School
 
 
@@ -27,9 +38,15 @@ def test_closed_cases_leave_the_phones_after_the_leads_period(
     assert lead.health_rules()["closed_cases_on_phones_days"] == 7
 
     teacher = phones.sign_in("teacher1")
+    synced(lead, teacher)
     student = school.student_ids[school.class_ids[0]][0]
     case_id = teacher.open_case(student, None, "发热 38.5℃")
     follow_up_id = teacher.add_follow_up(case_id, "phone", note="在家休息")
+    # Asked to confirm, the teacher is told when the closed case will leave the phones.
+    tree = Shell(teacher, SERVER_URL).build()
+    click(tree, f"close-case-{case_id}")
+    assert find(tree, f"close-confirm-row-{case_id}").visible
+    assert "结案满7天后" in text_of(find(tree, f"close-leaves-{case_id}"))
     teacher.close_case(case_id, waived="校医已确认")
     assert teacher.error is None, teacher.error
     synced(lead, teacher, lead)
