@@ -200,7 +200,9 @@ def _closing(state: AppState, refresh: Refresh, case_id: str) -> ft.Control:
         shown(sure)
 
     sure.controls = [
-        ft.Text(state.text("ui.close_case_sure"), expand=True),
+        # No `expand` inside a wrapping row: Flutter cannot lay it out, and draws the whole
+        # row as a grey box instead (seen in the browser; the control tree looks fine).
+        ft.Text(state.text("ui.close_case_sure")),
         ft.Text(
             state.text("ui.closed_leaves_phones").format(days=state.closed_cases_days()),
             size=12,
