@@ -20,7 +20,6 @@ harm: each batch takes the change counter's lock, and a case already moved is sk
 import logging
 import os
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from sqlmodel import Session
 
 from server.models import ChangeLog, Move, Record, utcnow
 from server.records import RecordWriter
+from server.records.rows import _keys_in
 from server.sync import scopes
 from shared import retention
 from shared.hlc import Clock
@@ -148,19 +148,6 @@ def purge(session: Session, keep_days: int, now: datetime | None = None) -> tupl
 
 
 _FOLLOWERS = set(scopes.ARCHIVED_CASES.values())
-
-
-def _keys_in(keys: set[tuple[str, uuid.UUID]], table: sa.Table = RECORDS) -> Any:
-    """`(collection, record_id) IN keys`, one indexable search per collection."""
-    ids: dict[str, list[uuid.UUID]] = {}
-    for collection, record_id in sorted(keys):
-        ids.setdefault(collection, []).append(record_id)
-    return sa.or_(
-        *(
-            sa.and_(table.c.collection == collection, table.c.record_id.in_(some))
-            for collection, some in ids.items()
-        )
-    )
 
 
 def sweep(

@@ -2,6 +2,7 @@
 and the small helpers that read records for the rest of the server."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -57,15 +58,15 @@ def as_uuid(value: Any) -> uuid.UUID:
     return _parsed_uuid(str(value))
 
 
-def _keys_in(keys: list[Key]) -> Any:
-    """`(collection, record_id) IN keys` as one primary-key search per collection (SQLite
-    scans the whole table for a row-value IN)."""
+def _keys_in(keys: Iterable[Key], table: sa.Table = RECORDS) -> Any:
+    """`(collection, record_id) IN keys` on `table` (records, or another keyed by them) as
+    one indexable search per collection (SQLite scans the whole table for a row-value IN)."""
     ids: dict[str, list[uuid.UUID]] = {}
     for collection, record_id in keys:
         ids.setdefault(collection, []).append(record_id)
     return sa.or_(
         *(
-            sa.and_(RECORDS.c.collection == collection, RECORDS.c.record_id.in_(some))
+            sa.and_(table.c.collection == collection, table.c.record_id.in_(some))
             for collection, some in ids.items()
         )
     )
