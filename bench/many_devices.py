@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench import bench_school
 from bench.harness import (
     Profiler,
     Server,
@@ -251,6 +252,10 @@ class Device:
     # The loop --------------------------------------------------------------------------------
 
     async def run(self, until: float, batch: int, pause: float) -> None:
+        # Phones do not all sync at the same instant: each starts somewhere in its first
+        # pause. (Started together, every device's first push arrived in the same few
+        # milliseconds, a burst no school makes, and its queue alone set the p95.)
+        await asyncio.sleep(self.rng.uniform(0, 2 * pause))
         while time.monotonic() < until:
             await self.push(self.rng.randint(1, batch))
             await self.pull(timed=True)
@@ -267,8 +272,7 @@ async def _loop_lag(until: float, lags: list[float]) -> None:
         lags.append((time.perf_counter() - started - 0.05) * 1000)
 
 
-async def _sign_in(base: str, index: int, seed: int) -> Device:
-    username = USERS[index % len(USERS)]
+async def _sign_in(base: str, index: int, username: str, seed: int) -> Device:
     device_id = f"bench-md-{index:03d}-{uuid.uuid4().hex[:8]}"
     client = httpx.AsyncClient(base_url=base, timeout=HTTP_TIMEOUT)
     response = await client.post(
@@ -297,16 +301,16 @@ async def _sign_in(base: str, index: int, seed: int) -> Device:
 
 
 async def simulate(
-    base: str, devices: int, seconds: float, batch: int, pause: float, seed: int
+    base: str, usernames: list[str], seconds: float, batch: int, pause: float, seed: int
 ) -> tuple[list[Device], float, list[float]]:
     # A few at a time (sign-in is not what is measured; argon2 is made cheap for it).
     gate = asyncio.Semaphore(SIGN_INS_AT_ONCE)
 
     async def sign_in(index: int) -> Device:
         async with gate:
-            return await _sign_in(base, index, seed)
+            return await _sign_in(base, index, usernames[index], seed)
 
-    fleet = list(await asyncio.gather(*(sign_in(i) for i in range(devices))))
+    fleet = list(await asyncio.gather(*(sign_in(i) for i in range(len(usernames)))))
     await asyncio.gather(*(d.pull(timed=False) for d in fleet))
     started = time.monotonic()
     until = started + seconds
@@ -364,6 +368,12 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
         folder = Path(tmp)
         with fresh_database(args.database, folder) as url:
             seed_demo(url)
+            if args.roster == "school":
+                people = bench_school.roster(devices)
+                bench_school.seed_school(url, people)
+                usernames = [p.username for p in people]
+            else:
+                usernames = [USERS[i % len(USERS)] for i in range(devices)]
             server = Server(url, folder / "server", workers=args.workers)
             spy = None
             try:
@@ -375,7 +385,9 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
                 cpu = time.process_time()
                 server_cpu = server.cpu_seconds()
                 fleet, elapsed, lags = asyncio.run(
-                    simulate(server.base, devices, args.seconds, args.batch, args.pause, args.seed)
+                    simulate(
+                        server.base, usernames, args.seconds, args.batch, args.pause, args.seed
+                    )
                 )
                 cpu = time.process_time() - cpu
                 server_cpu = server.cpu_seconds() - server_cpu
@@ -397,6 +409,7 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
     return {
         "bench": "many_devices",
         "devices": devices,
+        "roster": args.roster,
         "workers": args.workers,
         "database": args.database,
         "seconds": round(elapsed, 1),
@@ -489,6 +502,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pause", type=float, default=1.0, help="mean seconds between syncs")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
+        "--roster",
+        choices=["school", "demo"],
+        default="school",
+        help="school: one account per device, mostly class teachers (bench/bench_school.py);"
+        " demo: the demo school's ten accounts shared by all devices (every change reaches"
+        " a tenth of them as lead)",
+    )
+    parser.add_argument(
         "--target-p95", type=float, default=250.0, help="push p95 (ms) the search keeps under"
     )
     parser.add_argument(
@@ -501,7 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     command = (
         f"python -m bench.many_devices --devices {' '.join(map(str, args.devices))}"
         f" --seconds {args.seconds:g} --workers {args.workers} --database {args.database}"
-        f" --batch {args.batch} --pause {args.pause:g}"
+        f" --batch {args.batch} --pause {args.pause:g} --roster {args.roster}"
     )
     results = []
     for devices in args.devices:

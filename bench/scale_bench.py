@@ -319,8 +319,8 @@ def explain(url: str, n: int, devices: dict[str, dict[str, Any]], incremental_af
             for phase, after in (("initial", 0), ("incremental", incremental_after)):
                 pages = pull._page_queries(True, subs, after, committed, 1001)
                 queries += [
-                    (f"{phase} page (1,000), bucket {i + 1} of {len(pages)}", page)
-                    for i, page in enumerate(pages)
+                    (f"{phase} page (1,000), bucket {i + 1} of {len(pages)}", page.params(params))
+                    for i, (page, params) in enumerate(pages)
                 ]
                 queries.append((f"{phase} page: moves", pull._moves_query(subs, after, committed)))
             for label, statement in queries:

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from server.config import Settings
@@ -127,17 +127,22 @@ def _record_failure(
     session.commit()
 
 
+# Built once: every request of every phone runs it, and building the statement (and its
+# cache key) again each time cost as much as running it.
+_SIGNED_IN = (
+    select(AccessToken, User, Device)
+    .join(User, col(User.id) == col(AccessToken.user_id))
+    .join(Device, col(Device.device_id) == col(AccessToken.device_id))
+    .where(col(AccessToken.token_hash) == bindparam("digest"))
+)
+
+
 def authenticate(session: Session, token: str | None) -> Authenticated:
     """The caller behind a bearer token, or the protocol's 401."""
     if not token:
         raise ApiError(401, "missing_token", "Sign in first: no bearer token was sent.")
     now = utcnow()
-    row = session.exec(
-        select(AccessToken, User, Device)
-        .join(User, col(User.id) == col(AccessToken.user_id))
-        .join(Device, col(Device.device_id) == col(AccessToken.device_id))
-        .where(AccessToken.token_hash == token_digest(token))
-    ).first()
+    row = session.exec(_SIGNED_IN, params={"digest": token_digest(token)}).first()
     if row is None:
         raise ApiError(401, "invalid_token", "This sign-in is not valid; sign in again.")
     access, user, device = row

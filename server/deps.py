@@ -1,6 +1,7 @@
 """Request dependencies, declared once: the session, the caller, the lead."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,15 +33,32 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
+    """The session of an endpoint that does all its work, the sign-in check included, in
+    one trip through the thread pool (`caller_of`): a connection is held only while that
+    thread runs, never while the request waits for a thread."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def current_user(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Authenticated:
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def caller_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Authenticated:
+    """The caller, checked in `session` (which goes on to serve the request)."""
+    caller = authenticate(session, credentials.credentials if credentials else None)
+    if inspect(caller.user).expired:  # `authenticate` committed (a device's last_seen)
+        session.refresh(caller.user)
+    return caller
+
+
+def current_user(session: SessionDep, credentials: BearerToken) -> Authenticated:
     caller = authenticate(session, credentials.credentials if credentials else None)
     # The endpoint runs in a thread of its own, which it may have to wait for: give the
     # connection back to the pool meanwhile (the caller's rows stay loaded, detached).

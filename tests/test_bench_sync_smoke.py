@@ -62,6 +62,7 @@ def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "largest device count with push p95 under 250 ms:" in out
     results = [f for f in _figures(out) if f["bench"] == "many_devices"]
     assert [r["devices"] for r in results] == [2, 3]
+    assert {r["roster"] for r in results} == {"school"}  # one account per device
     for result in results:
         assert isinstance(result["acked"], int) and result["acked"] > 0
         assert result["acked"] == result["in_db"]
@@ -111,3 +112,22 @@ def test_profile_top_reads_collapsed_stacks(tmp_path: Path) -> None:
     text = profile_top.report(profile, within="work (app.py")
     assert "4 samples" in text
     assert "75.0%  json_dumps (json/encoder.py)" in text
+
+
+def test_the_bench_school_has_a_phone_per_person_mostly_class_teachers() -> None:
+    from collections import Counter
+
+    from bench.bench_school import roster
+    from shared.schemas.vocabulary import Role
+
+    people = roster(500)
+    assert len({p.username for p in people}) == 500  # one account per device
+    assert Counter(p.role for p in people) == {
+        Role.CLASS_TEACHER: 435,
+        Role.CLEANER: 50,
+        Role.COUNSELOR: 10,
+        Role.LEAD: 5,
+    }
+    # Any first devices hold the roles in about their shares, not all the leads first.
+    assert Counter(p.role for p in people[:100])[Role.CLASS_TEACHER] > 70
+    assert {p.role for p in roster(3)} <= set(Role) and len(roster(3)) == 3

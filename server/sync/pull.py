@@ -9,22 +9,25 @@ the page first removes what left it and backfills what joined it, then goes on.
 import heapq
 from itertools import islice
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Row,
     Select,
     String,
     Text,
+    bindparam,
     cast,
     func,
     text,
     type_coerce,
 )
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from server.accounts import Authenticated
 from server.models import Move, Record, ServerKey
@@ -34,12 +37,20 @@ from server.sync.scopes import Subscription
 from shared.schemas.vocabulary import Role
 from shared.schemas.wire import MAX_PULL_LIMIT, PullRequest
 
+_KEYS: "WeakKeyDictionary[Engine, bytes]" = WeakKeyDictionary()
+
 
 def cursor_key(session: Session) -> bytes:
-    key = session.get(ServerKey, "cursor")
-    if key is None:  # pragma: no cover - made by the first migration
-        raise RuntimeError("the database has no cursor key; run migrations")
-    return bytes.fromhex(key.value)
+    """The key cursors are sealed with: made by the first migration and never changed, so
+    read once per engine (it was a query and an ORM load on every pull)."""
+    engine = session.get_bind().engine
+    key = _KEYS.get(engine)
+    if key is None:
+        row = session.get(ServerKey, "cursor")
+        if row is None:  # pragma: no cover - made by the first migration
+            raise RuntimeError("the database has no cursor key; run migrations")
+        key = _KEYS[engine] = bytes.fromhex(row.value)
+    return key
 
 
 def current_subscriptions(session: Session, caller: Authenticated) -> frozenset[Subscription]:
@@ -150,13 +161,14 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         committed = int(
             session.execute(text("SELECT last_seq FROM seq_counter WHERE id = 1")).scalar_one()
         )
-        rows = _in_seq_order(connection, postgresql, now, state.seq, committed, budget + 1)
-        more = len(rows) > budget
-        rows = rows[:budget]
-        high = rows[-1].seq if more else committed
-        changes.extend(rows)
-        _left_scope(session, state.seq, high, before | now, now, removed)
-        state.seq = high
+        if committed > state.seq:  # else nothing was numbered since: no query to make
+            rows = _in_seq_order(connection, postgresql, now, state.seq, committed, budget + 1)
+            more = len(rows) > budget
+            rows = rows[:budget]
+            high = rows[-1].seq if more else committed
+            changes.extend(rows)
+            _left_scope(session, state.seq, high, before | now, now, removed)
+            state.seq = high
 
     return {
         "changes": [_wire(record, role) for record in changes],
@@ -184,8 +196,8 @@ def _in_seq_order(
     temporary b-tree to sort it again).
     """
     pieces = [
-        connection.execute(query).all()
-        for query in _page_queries(postgresql, subs, after, upto, limit)
+        connection.execute(query, params).all()
+        for query, params in _page_queries(postgresql, subs, after, upto, limit)
     ]
     if len(pieces) == 1:
         return list(pieces[0])
@@ -195,24 +207,40 @@ def _in_seq_order(
 
 def _page_queries(
     postgresql: bool, subs: frozenset[Subscription], after: int, upto: int, limit: int
-) -> list[Select[*tuple[Any, ...]]]:
-    """The queries `_in_seq_order` reads a page with: one per whole bucket, or one."""
-    in_range = (col(Record.seq) > after, col(Record.seq) <= upto)
+) -> list[tuple[Select[*tuple[Any, ...]], dict[str, Any]]]:
+    """The statements `_in_seq_order` reads a page with, and their parameters: one per
+    whole bucket, or one."""
+    in_range = {"after": after, "upto": upto, "limit": limit}
     buckets = sorted(s.bucket for s in subs)
     if len(buckets) < 2 or any(s.collections or s.bucket.endswith("*") for s in subs):
-        return [
+        query = (
             _records(postgresql)
-            .where(scopes.where_visible(subs), *in_range)
+            .where(
+                scopes.where_visible(subs),
+                col(Record.seq) > bindparam("after"),
+                col(Record.seq) <= bindparam("upto"),
+            )
             .order_by(col(Record.seq))
-            .limit(limit)
-        ]
-    return [
-        _records(postgresql)
-        .where(col(Record.bucket) == bucket, *in_range)
-        .order_by(col(Record.seq))
-        .limit(limit)
-        for bucket in buckets
-    ]
+            .limit(bindparam("limit"))
+        )
+        return [(query, in_range)]
+    page = _BUCKET_PAGE[postgresql]
+    return [(page, {"bucket": bucket, **in_range}) for bucket in buckets]
+
+
+# One bucket's page, built once per dialect (most pulls are whole buckets: a cleaner's, a
+# class teacher's): only its parameters change from pull to pull.
+_BUCKET_PAGE = {
+    postgresql: _records(postgresql)
+    .where(
+        col(Record.bucket) == bindparam("bucket"),
+        col(Record.seq) > bindparam("after"),
+        col(Record.seq) <= bindparam("upto"),
+    )
+    .order_by(col(Record.seq))
+    .limit(bindparam("limit"))
+    for postgresql in (False, True)
+}
 
 
 def _seq(row: Row[Any]) -> int:
@@ -223,7 +251,13 @@ def _moves_query(subs: frozenset[Subscription], after: int, upto: int) -> Any:
     """The moves numbered in (after, upto] out of a bucket the subscriptions read: by the
     (from_bucket, seq) index, so a pull never reads the moves of other scopes."""
     return (
-        select(Move)
+        select_columns(
+            col(Move.seq),
+            col(Move.collection),
+            col(Move.record_id),
+            col(Move.from_bucket),
+            col(Move.scope_collection),
+        )
         .where(
             scopes.where_visible(subs, col(Move.from_bucket), col(Move.scope_collection)),
             col(Move.seq) > after,
@@ -242,8 +276,7 @@ def _left_scope(
     removed: dict[tuple[str, str], None],
 ) -> None:
     """Records that moved out of a bucket the device read, and are not readable now."""
-    moves = session.exec(_moves_query(could_have, after, upto))
-    for move in moves:
+    for move in session.execute(_moves_query(could_have, after, upto)).all():
         if not scopes.visible(could_have, move.from_bucket, move.scope_collection):
             continue
         record = session.get(Record, (move.collection, move.record_id))

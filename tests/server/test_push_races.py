@@ -92,7 +92,7 @@ def test_an_edit_committed_meanwhile_is_merged_and_kept_as_a_conflict(
     [result] = a.push(a_edit)
     # B's edit committed while A's batch was being planned from the older record: A's
     # write must see it, win by clock, and keep B's value as a conflict.
-    assert raced[0]["status"] == "applied"
+    assert raced[0]["status"] == "applied", raced
     assert result["status"] == "conflict" and result["seq"] > raced[0]["seq"]
     record = stored(app, "disinfection_rounds", rid)
     assert record.fields["note"] == "A: 消毒液不够"
