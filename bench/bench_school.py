@@ -12,17 +12,8 @@ accounts, then the classes and students through the same checked writes.
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
-
 from bench.harness import use_cheap_password_hashes
-from server import accounts, demo, school_setup
-from server.config import Settings
-from server.db import make_engine
-from server.models import User
-from server.records import RecordWriter
-from shared.hlc import Clock
 from shared.schemas.vocabulary import Role
-from shared.schemas.wire import UserCreate
 
 STUDENTS_PER_CLASS = 4
 
@@ -54,7 +45,17 @@ def roster(devices: int) -> list[Person]:
 def seed_school(database_url: str, people: list[Person]) -> None:
     """Add `people`'s accounts (the demo's password) to the seeded demo school, and a class
     with a few students for each class teacher."""
-    use_cheap_password_hashes()
+    use_cheap_password_hashes()  # before the server's modules are imported: they read it
+    from sqlmodel import Session, select
+
+    from server import accounts, demo, school_setup
+    from server.config import Settings
+    from server.db import make_engine
+    from server.models import User
+    from server.records import RecordWriter
+    from shared.hlc import Clock
+    from shared.schemas.wire import UserCreate
+
     engine = make_engine(Settings(database_url=database_url))
     try:
         with Session(engine) as session:

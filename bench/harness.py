@@ -78,6 +78,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU time of each PostgreSQL process of this machine (its backends and helpers),
+    by pid: the difference of two readings (`cpu_between`) is what the database did."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            head, tail = stat.read_text().rsplit(")", 1)
+            if head.endswith("(postgres"):
+                fields = tail.split()
+                found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf(
+                    "SC_CLK_TCK"
+                )
+    return found
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two `postgres_cpu_seconds` readings (a process that
+    started meanwhile counts whole; one that ended meanwhile, up to the first reading)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def reset_peak(pid: int | str = "self") -> None:
     """Set VmHWM back to the current RSS, so the next reading is this phase's peak."""
     with contextlib.suppress(OSError):

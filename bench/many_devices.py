@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,9 +45,11 @@ from bench import bench_school
 from bench.harness import (
     Profiler,
     Server,
+    cpu_between,
     fresh_database,
     machine,
     percentile,
+    postgres_cpu_seconds,
     query,
     seed_demo,
     use_cheap_password_hashes,
@@ -301,8 +304,18 @@ async def _sign_in(base: str, index: int, username: str, seed: int) -> Device:
 
 
 async def simulate(
-    base: str, usernames: list[str], seconds: float, batch: int, pause: float, seed: int
-) -> tuple[list[Device], float, list[float]]:
+    base: str,
+    usernames: list[str],
+    seconds: float,
+    batch: int,
+    pause: float,
+    seed: int,
+    server_cpu: Callable[[], float],
+) -> tuple[list[Device], float, list[float], tuple[float, float, float]]:
+    """The fleet signs in and pulls its scope, then runs for `seconds`; the fleet, the
+    time it ran, the event loop's lags, and the CPU seconds the devices and the server
+    took while it ran (sign-ins and first pulls left out), and PostgreSQL's (the whole
+    cluster's: on SQLite, only what else ran on the machine)."""
     # A few at a time (sign-in is not what is measured; argon2 is made cheap for it).
     gate = asyncio.Semaphore(SIGN_INS_AT_ONCE)
 
@@ -313,6 +326,8 @@ async def simulate(
     fleet = list(await asyncio.gather(*(sign_in(i) for i in range(len(usernames)))))
     await asyncio.gather(*(d.pull(timed=False) for d in fleet))
     started = time.monotonic()
+    cpu, server_cpu_before = time.process_time(), server_cpu()
+    database_before = postgres_cpu_seconds()
     until = started + seconds
     lags: list[float] = []
     await asyncio.wait_for(
@@ -320,10 +335,15 @@ async def simulate(
         timeout=seconds + 10 * HTTP_TIMEOUT,
     )
     elapsed = time.monotonic() - started
+    used = (
+        time.process_time() - cpu,
+        server_cpu() - server_cpu_before,
+        cpu_between(database_before, postgres_cpu_seconds()),
+    )
     await asyncio.gather(*(d.pull(timed=False) for d in fleet))
     for device in fleet:
         await device.client.aclose()
-    return fleet, elapsed, lags
+    return fleet, elapsed, lags, used
 
 
 def server_changes(database_url: str) -> list[tuple[str, int]]:
@@ -382,15 +402,17 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
                     stem = f"many-{devices}-{args.database}-w{args.workers}-p{args.pause:g}"
                     spy = Profiler(server.pids(), args.profile / f"{stem}.txt", idle=True)
                 load_before = os.getloadavg()[0]
-                cpu = time.process_time()
-                server_cpu = server.cpu_seconds()
-                fleet, elapsed, lags = asyncio.run(
+                fleet, elapsed, lags, (cpu, server_cpu, database_cpu) = asyncio.run(
                     simulate(
-                        server.base, usernames, args.seconds, args.batch, args.pause, args.seed
+                        server.base,
+                        usernames,
+                        args.seconds,
+                        args.batch,
+                        args.pause,
+                        args.seed,
+                        server.cpu_seconds,
                     )
                 )
-                cpu = time.process_time() - cpu
-                server_cpu = server.cpu_seconds() - server_cpu
                 load_after = os.getloadavg()[0]
                 server_mb = server.total_peak_mb()
                 connections = _pg_connections(url) if args.database == "postgresql" else None
@@ -405,6 +427,7 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
 
     push_ms = [ms for d in fleet for ms in d.push_ms]
     pull_ms = [ms for d in fleet for ms in d.pull_ms]
+    requests = len(push_ms) + len(pull_ms)
     rejected = [r for d in fleet for r in d.rejected]
     return {
         "bench": "many_devices",
@@ -429,10 +452,16 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
         "resent": sum(d.resent for d in fleet),
         "loop_lag_p99_ms": round(percentile(lags, 0.99), 1),
         "loop_lag_mean_ms": round(statistics.fmean(lags), 1) if lags else 0.0,
-        # CPU the simulated devices took (of one core), sign-in and final pulls included.
+        # CPU the simulated devices took (of one core) while they ran.
         "devices_cpu_share": round(cpu / elapsed, 2),
-        # CPU the server processes took (of one core), PostgreSQL's own not counted.
+        # CPU the server processes took (of one core) meanwhile, PostgreSQL's own not counted.
         "server_cpu_share": round(server_cpu / elapsed, 2),
+        # CPU PostgreSQL's processes took meanwhile (every database of the cluster).
+        "database_cpu_share": round(database_cpu / elapsed, 2)
+        if args.database == "postgresql"
+        else None,
+        # Server CPU per request answered (push or pull) while the devices ran.
+        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 2),
         "server_peak_mb_total": round(server_mb, 1),
         "pg_connections_peak": connections,
         "load_before": round(load_before, 2),
@@ -469,7 +498,9 @@ def print_rows(command: str, results: list[dict[str, Any]], target: float) -> No
             f"{r['rejected']}; resent {r['resent']}; pulled twice {r['pulled_twice']}; own "
             f"change not pulled back {r['own_not_pulled']}; event-loop lag p99 "
             f"{r['loop_lag_p99_ms']} ms; devices' CPU {r['devices_cpu_share']}, server's "
-            f"{r['server_cpu_share']} of a core; server peak {r['server_peak_mb_total']:.0f} MB "
+            f"{r['server_cpu_share']} of a core ({r['server_cpu_ms_per_request']} ms per "
+            f"request), PostgreSQL's {r['database_cpu_share']}; server peak "
+            f"{r['server_peak_mb_total']:.0f} MB "
             f"over {r['workers']} process(es); database connections {r['pg_connections_peak']}"
         )
     if len(results) > 1 or target:

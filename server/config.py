@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Seconds to wait for a new PostgreSQL connection before answering 503 (libpq's own
     # default is to wait for ever).
     db_connect_timeout_seconds: int = Field(default=10, ge=1, le=600)
+    # Requests one server process works on at once (threads of its pool). More would only
+    # wait for the database's connections (10 per process) and for each other: Python runs
+    # one thread at a time, and 40 threads (anyio's default) contending for it cost CPU.
+    request_threads: int = Field(default=10, ge=1, le=200)
     # Days and "due" are counted in the school's own time zone.
     school_timezone: str = "Asia/Shanghai"
     # The app's browser build (scripts/build-web.sh), served at /app/ when it is there.

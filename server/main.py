@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from server.browser_safety import secure
@@ -32,9 +33,10 @@ async def _served(app: FastAPI) -> AsyncIterator[None]:
     # objects of every app it ever made.
     gc.collect()
     gc.freeze()
+    settings: Settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
     checkpoints = WalCheckpointer(app.state.engine)
     checkpoints.start()
-    settings: Settings = app.state.settings
     sweeper = RetentionSweeper(
         app.state.engine,
         app.state.clock,
