@@ -34,6 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=args.access_log,
         ssl_certfile=str(args.ssl_certfile.resolve()) if tls else None,
         ssl_keyfile=str(args.ssl_keyfile.resolve()) if tls else None,
         proxy_headers=True,
@@ -113,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         sub.add_argument(
             "--ssl-keyfile", type=Path, metavar="PATH", help="serve HTTPS: its private key (PEM)"
+        )
+        sub.add_argument(
+            "--access-log",
+            action="store_true",
+            help="log a line per request (method, path, status; off by default: a school's "
+            "phones make several requests a second each, and a proxy in front logs them)",
         )
         sub.add_argument(
             "--forwarded-allow-ips",

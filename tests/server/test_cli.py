@@ -590,7 +590,10 @@ def test_serve_hands_tls_and_proxy_options_to_uvicorn(
     plain = uvicorn_runs[-1]
     assert (plain["ssl_certfile"], plain["ssl_keyfile"]) == (None, None)
     assert (plain["proxy_headers"], plain["forwarded_allow_ips"]) == (True, "127.0.0.1")
+    assert plain["access_log"] is False  # a line per request only when asked for
     assert "CareRounds app: http://127.0.0.1:8000/app/" in capsys.readouterr().out
+    assert cli.main(["serve", "--access-log"]) == 0
+    assert uvicorn_runs[-1]["access_log"] is True
 
     cert, key = self_signed_certificate(tmp_path)
     args = ["--ssl-certfile", cert.name, "--ssl-keyfile", key.name]  # relative to the cwd
@@ -722,7 +725,8 @@ def test_forwarded_headers_from_a_trusted_proxy(
     """A reverse proxy on this machine ends TLS and says so in X-Forwarded-Proto: the app's
     redirect keeps the browser on https. From an address not trusted, the header is ignored."""
     build = fake_build(tmp_path / "web")
-    args = ["serve"] if trusted is None else ["serve", "--forwarded-allow-ips", trusted]
+    args = ["serve", "--access-log"]
+    args += [] if trusted is None else ["--forwarded-allow-ips", trusted]
     server = ServerProcess.cli(
         args,
         f"sqlite:///{tmp_path / 'proxied.db'}",
@@ -749,7 +753,8 @@ def test_forwarded_headers_from_a_trusted_proxy(
             assert SECRET.encode() not in answer
     finally:
         server.stop()
-    # uvicorn logs (on stdout) the client the proxy named.
+    # uvicorn's access log (asked for; on stdout) names the client the proxy named.
+    assert "GET /app HTTP/1.1" in server.stdout()
     if trusted is None:
         assert "192.168.1.23" in server.stdout()
     else:
