@@ -18,7 +18,7 @@ from client.encrypted_store import DataWiped, InvalidPin, StoreLocked, WrongSecr
 from client.messages import invalid_text, rejected_text
 from client.sync_engine import Offline, ServerTrouble, SignInRequired, StoreWiped, SyncError
 from shared import retention
-from shared.i18n import t
+from shared.i18n import counted, t
 from shared.schemas.collections import (
     SCHOOL_SETTINGS_ID,
     InvalidValue,
@@ -50,7 +50,13 @@ class UserError:
         return error.in_language(lang)
 
     def in_language(self, lang: str) -> "UserError":
-        text = t(self.key, lang) if self.key else ""
+        count = dict(self.params).get("count")
+        if not self.key:
+            text = ""
+        elif isinstance(count, int):
+            text = counted(self.key, lang, count)
+        else:
+            text = t(self.key, lang)
         if text == self.key:  # not in the catalogue: the server's own words
             text = ""
         text = text.format(**dict(self.params)) if text else ""
@@ -178,6 +184,10 @@ class StateCore:
 
     def text(self, key: str) -> str:
         return t(key, self.lang)
+
+    def counted(self, key: str, count: int) -> str:
+        """The text for `key` counting `count` things ("1 day", "2 days")."""
+        return counted(key, self.lang, count)
 
     def set_language(self, lang: str) -> None:
         self.lang = lang

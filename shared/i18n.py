@@ -864,13 +864,16 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.day.yesterday": "yesterday",
         "ui.day.tomorrow": "tomorrow",
         "ui.day.later": "in {days} days",
+        "ui.day.later.one": "in 1 day",
         "ui.day.ago": "{days} days ago",
+        "ui.day.ago.one": "1 day ago",
         "ui.next_follow_up": "Next contact",
         "ui.next_follow_up_auto": "Set by the risk level",
         "ui.current": "Now: {risk} · next contact {day}",
         "error.sign_in_fields": "Fill in the server address, username and password.",
         "ui.status.due": "Due today",
         "ui.status.overdue": "Overdue {days} days",
+        "ui.status.overdue.one": "Overdue 1 day",
         "ui.status.done": "Done today",
         "ui.nothing_due": "Nothing due today",
         # rounds: the cleaner's day, readings and reasons, lead setup
@@ -898,6 +901,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "error.reading_needed": "This item needs the reading.",
         "error.skip_note_needed": 'With "Other", say why in the note.',
         "error.round_not_finished": "{count} items are neither ticked nor given a reason: {items}",
+        "error.round_not_finished.one": "1 item is neither ticked nor given a reason: {items}",
         "ui.nobody_responsible": "Nobody responsible yet",
         "ui.area_in_use": "In use (tap to pause)",
         "ui.area_paused": "Paused (tap to resume)",
@@ -958,6 +962,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.clearance_help": "Return clearance: who issued it and when; or why none is needed.",
         "ui.close_case_sure": "The student is back: close the case?",
         "ui.closed_leaves_phones": "{days} days after closing, the case and its records leave every phone; the server keeps them.",
+        "ui.closed_leaves_phones.one": "1 day after closing, the case and its records leave every phone; the server keeps them.",
         "ui.yes_close": "Close the case",
         "ui.no_keep": "Not yet",
         "ui.pick_date": "Pick a date",
@@ -1028,6 +1033,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.opened_by_me": "me",
         "ui.opened_by_colleague": "another counselor",
         "ui.case_openings": "Opened {count} times (kept, never changed)",
+        "ui.case_openings.one": "Opened once (kept, never changed)",
         "ui.case_openings_today": "Counseling cases opened today: {count} ({who})",
         "field.case_views.case_id": "Case",
         "field.case_views.viewed_at": "Opened at",
@@ -1047,6 +1053,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.needs_follow_up": "No follow-up yet today",
         "ui.followed_today": "Followed up today",
         "ui.missed_days": "{count} days missed",
+        "ui.missed_days.one": "1 day missed",
         "ui.new_case": "New sick student",
         "ui.student": "Student",
         "ui.onset_date": "Onset date",
@@ -1084,11 +1091,13 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.every_days": "every {days} days",
         "ui.daily": "daily",
         "ui.items_count": "{count} items",
+        "ui.items_count.one": "1 item",
         "ui.checklist_items": "Items (one per line)",
         "ui.checklist_items_help": "For an item that records the disinfectant, end the line with [chlorine 500 mg/L]",
         "ui.add_checklist": "Add a checklist",
         "ui.student_no": "Student no.",
         "ui.students_count": "{count} students",
+        "ui.students_count.one": "1 student",
         "ui.refresh": "Refresh",
         "ui.staff_online": "Accounts are kept on the server: managing them needs the network.",
         "ui.new_password": "New password",
@@ -1144,6 +1153,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "error.locked": "Locked: unlock to go on.",
         "error.invalid_value": "Please check:",
         "error.unsynced": "{count} changes have not been uploaded yet.",
+        "error.unsynced.one": "1 change has not been uploaded yet.",
         # ui-fit: field labels, messages, conflicts
         "msg.greater_than": "{field} must be more than {limit}.",
         "msg.greater_than_equal": "{field} must be at least {limit}.",
@@ -1320,6 +1330,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.student_chosen": "Student: {name}",
         "ui.no_student_found": "No student found",
         "ui.more_students": "{count} more: type a little more",
+        "ui.more_students.one": "1 more: type a little more",
         "ui.why_opened": "Why they came (counselors only)",
         "ui.open_counseling_case": "Open the case",
         "ui.decline": "Decline",
@@ -1333,6 +1344,7 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
         "ui.cancel": "Cancel",
         "ui.crisis_banner": "Crisis case: {student}",
         "ui.crisis_more": "{count} more crisis cases: see the caseload",
+        "ui.crisis_more.one": "1 more crisis case: see the caseload",
         "ui.crisis_holders": "Counselors holding a crisis case",
         "ui.crisis_holder": "{name}: {count}",
         "ui.holder_unknown": "Counselor not recorded",
@@ -1362,3 +1374,15 @@ CATALOGUE: Mapping[str, Mapping[str, str]] = {
 def t(key: str, lang: str) -> str:
     """The text for `key` in `lang` (English, then the key itself, when missing)."""
     return CATALOGUE.get(lang, CATALOGUE["en"]).get(key) or CATALOGUE["en"].get(key, key)
+
+
+def counted(key: str, lang: str, count: int) -> str:
+    """The text for `key` where it counts `count` things, in the plural form the language
+    uses for that count: English says "1 day", and "0 days" or "2 days" (CLDR's rule for
+    whole numbers: "one" is exactly 1), kept as `key.one`; Chinese has one form for all.
+    A language without a `.one` text for the key uses its only form."""
+    if count == 1:
+        one = CATALOGUE.get(lang, CATALOGUE["en"]).get(f"{key}.one")
+        if one is not None:
+            return one
+    return t(key, lang)

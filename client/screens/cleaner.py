@@ -70,7 +70,7 @@ def today(
         rows.append(ft.Text(state.text("ui.nothing_due"), key="nothing-due"))
     for area in areas:
         label = (
-            state.text("ui.status.overdue").format(days=area.overdue_days)
+            state.counted("ui.status.overdue", area.overdue_days).format(days=area.overdue_days)
             if area.status == "overdue"
             else state.text(f"ui.status.{area.status}")
         )

@@ -126,7 +126,8 @@ def crisis_banner(state: AppState, open_case: OpenCase) -> ft.Control:
             )
         )
     if len(crises) > SHOWN_CRISES:
-        more = state.text("ui.crisis_more").format(count=len(crises) - SHOWN_CRISES)
+        left = len(crises) - SHOWN_CRISES
+        more = state.counted("ui.crisis_more", left).format(count=left)
         rows.append(ft.Text(more, color=ft.Colors.WHITE))
     return ft.Container(
         ft.Column(rows, spacing=0),

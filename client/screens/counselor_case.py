@@ -162,7 +162,9 @@ def _closing(
     rows += [
         ft.Text(state.text("ui.close_confirm"), color=ft.Colors.RED_800, key="close-confirm"),
         ft.Text(
-            state.text("ui.closed_leaves_phones").format(days=state.closed_cases_days()),
+            state.counted("ui.closed_leaves_phones", state.closed_cases_days()).format(
+                days=state.closed_cases_days()
+            ),
             size=12,
             key="close-leaves",
         ),
@@ -193,6 +195,6 @@ def _openings(state: AppState, case_id: str) -> list[ft.Control]:
         for row in seen[:10]
     ]
     return [
-        ft.Text(state.text("ui.case_openings").format(count=len(seen)), size=13),
+        ft.Text(state.counted("ui.case_openings", len(seen)).format(count=len(seen)), size=13),
         *[ft.Text(line, size=12, color=ft.Colors.GREY_700) for line in shown],
     ]

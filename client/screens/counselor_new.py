@@ -64,7 +64,9 @@ def new_case(
             for sid, name in students
         ]
         if more:
-            rows.append(ft.Text(state.text("ui.more_students").format(count=more), size=12))
+            rows.append(
+                ft.Text(state.counted("ui.more_students", more).format(count=more), size=12)
+            )
         if (search.value or "").strip() and not students:
             rows.append(ft.Text(state.text("ui.no_student_found"), key="new-case-nobody"))
         found.controls = rows

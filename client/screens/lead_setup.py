@@ -58,7 +58,9 @@ def _checklists(state: AppState, refresh: Refresh) -> list[ft.Control]:
         rows.append(
             folding(
                 title=ft.Text(state.name_of("checklist_templates", template.record_id)),
-                subtitle=ft.Text(state.text("ui.items_count").format(count=len(items)), size=12),
+                subtitle=ft.Text(
+                    state.counted("ui.items_count", len(items)).format(count=len(items)), size=12
+                ),
                 controls=[
                     *(ft.Text(f"{n}. {line}", size=13) for n, line in enumerate(lines, 1)),
                     *_checklist_editor(state, refresh, template.record_id, template.fields),
@@ -133,7 +135,9 @@ def _classes(state: AppState, refresh: Refresh) -> list[ft.Control]:
             part
             for part in (
                 name,
-                state.text("ui.students_count").format(count=counts.get(class_id, 0)),
+                state.counted("ui.students_count", counts.get(class_id, 0)).format(
+                    count=counts.get(class_id, 0)
+                ),
                 teachers,
             )
             if part

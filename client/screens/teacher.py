@@ -63,7 +63,9 @@ def sick_students(
     for sick in state.sick_list():
         status = state.text("ui.needs_follow_up" if sick["needed_today"] else "ui.followed_today")
         if sick["missed"]:
-            status += " · " + state.text("ui.missed_days").format(count=sick["missed"])
+            status += " · " + state.counted("ui.missed_days", sick["missed"]).format(
+                count=sick["missed"]
+            )
         rows.append(_case_card(state, refresh, sick, status))
     if len(rows) == 2:
         rows.append(ft.Text(state.text("ui.none")))
@@ -204,7 +206,9 @@ def _closing(state: AppState, refresh: Refresh, case_id: str) -> ft.Control:
         # row as a grey box instead (seen in the browser; the control tree looks fine).
         ft.Text(state.text("ui.close_case_sure")),
         ft.Text(
-            state.text("ui.closed_leaves_phones").format(days=state.closed_cases_days()),
+            state.counted("ui.closed_leaves_phones", state.closed_cases_days()).format(
+                days=state.closed_cases_days()
+            ),
             size=12,
             key=f"close-leaves-{case_id}",
         ),

@@ -117,7 +117,9 @@ def _day_name(state: AppState, today: date, offset: int) -> str:
     name = (
         state.text(names[offset])
         if offset in names
-        else state.text("ui.day.later" if offset > 0 else "ui.day.ago").format(days=abs(offset))
+        else state.counted("ui.day.later" if offset > 0 else "ui.day.ago", abs(offset)).format(
+            days=abs(offset)
+        )
     )
     return f"{name} ({_day(today, offset).strftime('%m-%d')})"
 

@@ -96,6 +96,10 @@ def test_tick_and_complete_round_reach_the_server(
     cleaner.complete_round(area)  # the floor is neither done nor excused
     assert cleaner.error is not None and cleaner.error.code == "round_not_finished"
     assert cleaner.error.message == "还有 1 项未勾选也未填写原因: 拖地"
+    cleaner.set_language("en")  # one item is one item, not "1 items"
+    assert cleaner.error is not None
+    assert cleaner.error.message.startswith("1 item is neither ticked nor given a reason: ")
+    cleaner.set_language("zh")
     cleaner.skip(area, "floor", "out_of_supplies", "消毒液用完")
     cleaner.complete_round(area)
     assert cleaner.error is None

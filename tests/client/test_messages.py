@@ -6,7 +6,7 @@ import re
 import pytest
 
 from client.messages import field_label, rejected_text
-from shared.i18n import CATALOGUE, t
+from shared.i18n import CATALOGUE, counted, t
 from shared.schemas.collections import COLLECTIONS
 from tests.client.ui_support import TODAY, Phones, synced
 from tests.sync_support import School
@@ -127,3 +127,18 @@ def test_control_characters_and_far_off_days_are_said_plainly(lang: str) -> None
         field=t("field.disinfection_rounds.round_date", lang)
     )
     _said_plainly(note, t("field.disinfection_rounds.note", lang))
+
+
+def test_english_counts_one_thing_in_the_singular_and_chinese_has_one_form() -> None:
+    ones = [key.removesuffix(".one") for key in CATALOGUE["en"] if key.endswith(".one")]
+    assert {"ui.status.overdue", "ui.missed_days", "ui.items_count", "error.unsynced"} <= set(ones)
+    for key in ones:
+        fields = {"days": 1, "count": 1, "items": "x"}
+        one = counted(key, "en", 1).format(**fields)
+        assert "1 " in one or "once" in one, (key, one)
+        assert not re.search(r"\b1 (days|items|students|changes|times)\b", one), (key, one)
+        assert counted(key, "en", 2) == counted(key, "en", 0) == t(key, "en")
+        assert counted(key, "zh", 1) == counted(key, "zh", 2) == t(key, "zh")  # no .one
+    assert counted("ui.status.overdue", "en", 1) == "Overdue 1 day"
+    assert counted("ui.status.overdue", "en", 3).format(days=3) == "Overdue 3 days"
+    assert counted("ui.status.overdue", "zh", 1).format(days=1) == "已逾期 1 天"
