@@ -715,3 +715,49 @@ def looks_like_glyphs(cells: list[list[int]]) -> tuple[bool, float]:
     ]
     least = min(pairs)
     return least > 12.0, least
+
+
+# Flutter's error box: a widget that cannot be laid out is drawn, in a release build, as a box
+# of RenderErrorBox's background, 0xF0C0C0C0 (a grey at 94 % over the page), and nothing else:
+# no text, no semantics node, so the semantics walks never see it.
+ERROR_GREY = (188, 202)  # each channel, 192 blended over anything from black to white
+ERROR_BOX = (48, 24)  # the smallest (width, height) in page pixels taken for one
+
+
+def error_boxes(png: bytes) -> list[tuple[int, int, int, int]]:
+    """The flat boxes of Flutter's error grey in a screenshot, as (left, top, right, bottom):
+    rows of at least ERROR_BOX[0] such pixels, stacked over at least ERROR_BOX[1] rows."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    low, high = ERROR_GREY
+    width, height = image.size
+    data = image.tobytes()
+    boxes: list[tuple[int, int, int, int]] = []
+    open_runs: dict[tuple[int, int], int] = {}  # (start, end) of a run → first row
+    for y in range(height):
+        row = data[y * width * 3 : (y + 1) * width * 3]
+        runs: list[tuple[int, int]] = []
+        start = None
+        for x in range(width + 1):
+            grey = False
+            if x < width:
+                r, g, b = row[3 * x], row[3 * x + 1], row[3 * x + 2]
+                grey = low <= r <= high and low <= g <= high and low <= b <= high
+                grey = grey and max(r, g, b) - min(r, g, b) <= 4
+            if grey and start is None:
+                start = x
+            elif not grey and start is not None:
+                if x - start >= ERROR_BOX[0]:
+                    runs.append((start, x))
+                start = None
+        still: dict[tuple[int, int], int] = {}
+        for run in runs:
+            # The same box goes on where a run covers the one above it.
+            above = [(s, e) for (s, e) in open_runs if s <= run[0] + 2 and e >= run[1] - 2]
+            still[run] = min((open_runs[a] for a in above), default=y)
+        for (s, e), top in open_runs.items():
+            if (s, e) not in still and y - top >= ERROR_BOX[1]:
+                boxes.append((s, top, e, y))
+        open_runs = still
+    last = [(s, top, e, height) for (s, e), top in open_runs.items()]
+    boxes += [box for box in last if box[3] - box[1] >= ERROR_BOX[1]]
+    return boxes

@@ -29,6 +29,7 @@ from tests.e2e.app_harness import (
     Browsing,
     Node,
     RestartableServer,
+    error_boxes,
     glyph_cells,
     ink_spread,
     looks_like_glyphs,
@@ -215,6 +216,7 @@ ROLES = (
 def _check_screenshot(name: str, png: bytes) -> None:
     spread, colours = ink_spread(png)
     assert spread > 8 and colours > 50, f"{name} looks blank (spread {spread:.1f}, {colours})"
+    assert not error_boxes(png), f"{name} shows Flutter's grey error box: {error_boxes(png)}"
 
 
 def _check_chinese(tab: AppPage, name: str, png: bytes, heading: Node) -> None:

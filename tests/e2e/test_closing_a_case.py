@@ -8,7 +8,14 @@ import pytest
 from playwright.sync_api import Locator
 
 from shared.i18n import t
-from tests.e2e.app_harness import AppPage, Browsing, RestartableServer, set_scene, within
+from tests.e2e.app_harness import (
+    AppPage,
+    Browsing,
+    RestartableServer,
+    error_boxes,
+    set_scene,
+    within,
+)
 
 pytestmark = pytest.mark.postgres_only
 
@@ -59,5 +66,7 @@ def test_the_close_confirmation_is_drawn_in_both_languages(
         tab.find(tab.text("ui.yes_close"), roles=("button",))
         leaves = tab.text("ui.closed_leaves_phones").format(days=30)
         tab.wait_for_text(leaves)
-        tab.page.screenshot(path=str(screenshot_dir / f"phone-teacher-close-case-{lang}.png"))
+        path = screenshot_dir / f"phone-teacher-close-case-{lang}.png"
+        shot = tab.page.screenshot(path=str(path))
+        assert not error_boxes(shot), f"a grey error box is drawn: {error_boxes(shot)}"
         tab.tap(tab.text("ui.no_keep"))

@@ -6,7 +6,9 @@ that shows something (a text, a field, a button), placed where the widget is dra
 that does not wrap inside a Row, or a field wider than the screen, gets a node whose box
 runs past the viewport's right edge; every node's box is read after each screen is drawn
 (and again after scrolling down), and any right edge past 360 px is a finding. Every button
-must also have a name a screen reader says (an icon button's tooltip or label).
+must also have a name a screen reader says (an icon button's tooltip or label). A widget
+Flutter cannot lay out has no node at all: it is drawn as a flat grey box, which each
+screenshot is searched for (`error_boxes`).
 
 Screenshots of every screen, both languages, go to `screenshot_dir` (phone-*.png).
 """
@@ -23,6 +25,7 @@ from tests.e2e.app_harness import (
     AppPage,
     Browsing,
     RestartableServer,
+    error_boxes,
     set_scene,
 )
 
@@ -69,7 +72,8 @@ class Walk:
         page = self.tab.page
         found: list[str] = []
         time.sleep(1.2)  # the canvas paints about a second after the semantics change
-        page.screenshot(path=str(self.folder / f"phone-{name}.png"))
+        shot = page.screenshot(path=str(self.folder / f"phone-{name}.png"))
+        found += [f"Flutter's grey error box at {box}" for box in error_boxes(shot)]
         for step in range(SCROLLS):
             result: dict[str, Any] = page.evaluate(_FINDINGS_JS, WIDTH)
             found += [f"past the edge ({n['right']} px): {n['name']!r}" for n in result["wide"]]
@@ -84,7 +88,8 @@ class Walk:
                 break
             if step == 0:
                 time.sleep(0.5)
-                page.screenshot(path=str(self.folder / f"phone-{name}-lower.png"))
+                lower = page.screenshot(path=str(self.folder / f"phone-{name}-lower.png"))
+                found += [f"Flutter's grey error box at {b} (lower)" for b in error_boxes(lower)]
         page.mouse.wheel(0, -HEIGHT * SCROLLS)  # back to the top for the next step
         time.sleep(0.5)
         if found:
