@@ -13,9 +13,11 @@ from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
+    Integer,
     Row,
     Select,
     String,
@@ -217,28 +219,30 @@ def _page_queries(
             _records(postgresql)
             .where(
                 scopes.where_visible(subs),
-                col(Record.seq) > bindparam("after"),
-                col(Record.seq) <= bindparam("upto"),
+                col(Record.seq) > _AFTER,
+                col(Record.seq) <= _UPTO,
             )
             .order_by(col(Record.seq))
-            .limit(bindparam("limit"))
+            .limit(_LIMIT)
         )
         return [(query, in_range)]
     page = _BUCKET_PAGE[postgresql]
     return [(page, {"bucket": bucket, **in_range}) for bucket in buckets]
 
 
+_AFTER, _UPTO = bindparam("after", type_=BigInteger), bindparam("upto", type_=BigInteger)
+_LIMIT = bindparam("limit", type_=Integer)
 # One bucket's page, built once per dialect (most pulls are whole buckets: a cleaner's, a
 # class teacher's): only its parameters change from pull to pull.
 _BUCKET_PAGE = {
     postgresql: _records(postgresql)
     .where(
-        col(Record.bucket) == bindparam("bucket"),
-        col(Record.seq) > bindparam("after"),
-        col(Record.seq) <= bindparam("upto"),
+        col(Record.bucket) == bindparam("bucket", type_=String),
+        col(Record.seq) > _AFTER,
+        col(Record.seq) <= _UPTO,
     )
     .order_by(col(Record.seq))
-    .limit(bindparam("limit"))
+    .limit(_LIMIT)
     for postgresql in (False, True)
 }
 
