@@ -280,12 +280,39 @@ def _left_scope(
     removed: dict[tuple[str, str], None],
 ) -> None:
     """Records that moved out of a bucket the device read, and are not readable now."""
-    for move in session.execute(_moves_query(could_have, after, upto)).all():
-        if not scopes.visible(could_have, move.from_bucket, move.scope_collection):
-            continue
-        record = session.get(Record, (move.collection, move.record_id))
-        if record is None or not scopes.visible(now, record.bucket, record.scope_collection):
+    moved = [
+        move
+        for move in session.execute(_moves_query(could_have, after, upto)).all()
+        if scopes.visible(could_have, move.from_bucket, move.scope_collection)
+    ]
+    where = _where_now(session, moved)
+    for move in moved:
+        now_in = where.get((move.collection, move.record_id))
+        if now_in is None or not scopes.visible(now, *now_in):
             removed[(move.collection, str(move.record_id))] = None
+
+
+def _where_now(session: Session, moves: list[Row[Any]]) -> dict[tuple[str, Any], tuple[str, str]]:
+    """(bucket, scope collection) of the records that moved, as they are now (absent: gone),
+    read a collection at a time by the primary key: a retention sweep moves hundreds of
+    records out of one class at once, and reading them one by one took 0.5 ms each."""
+    ids: dict[str, set[Any]] = {}
+    for move in moves:
+        ids.setdefault(move.collection, set()).add(move.record_id)
+    found: dict[tuple[str, Any], tuple[str, str]] = {}
+    for collection, record_ids in ids.items():
+        for chunk in _chunks(sorted(record_ids), 500):
+            rows = session.execute(
+                select_columns(
+                    col(Record.record_id), col(Record.bucket), col(Record.scope_collection)
+                ).where(col(Record.collection) == collection, col(Record.record_id).in_(chunk))
+            )
+            found.update(((collection, r.record_id), (r.bucket, r.scope_collection)) for r in rows)
+    return found
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _wire(record: Row[Any], role: Role) -> dict[str, Any]:
