@@ -94,6 +94,13 @@ MIGRATIONS: tuple[str, ...] = (
 
 _CONFIRMED = ("applied", "duplicate", "conflict")
 
+# SQLite's page size for a new store. A record is 2-3 KB (sealed values and their stamps):
+# with 4 KiB pages an initial pull spent over twice as long in SQLite, mostly in the
+# kernel (a page held one record, each written to the log and then the file on its own,
+# and checkpoints four times as often); an edit costs the same (one flush either way).
+# A store made with another size keeps it (only a VACUUM outside WAL mode could change it).
+PAGE_SIZE = 16384
+
 # What the view columns (`fields`, `field_hlc`) hold while nothing is pending for the
 # record: the view is then the server layer itself, read from there, not stored twice.
 SAME_AS_SERVER = ""
@@ -183,6 +190,7 @@ class PlainStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a no-op unless the file is new
         if self.path != ":memory:":
             conn.execute(f"PRAGMA journal_mode={self._journal_mode}")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
