@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from client import codec
+from client import codec, pull_page
 from client.store import EncodedEntry, LocalRecord, OutboxEntry, PushOutcome, RejectedChange
 from shared.hlc import Clock
 from shared.merge import merge
@@ -144,6 +144,30 @@ def _by_collection(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
+def _pulled_rows(changes: Iterable[dict[str, Any]]) -> tuple[list[pull_page.Row], str]:
+    """What the store keeps of each pulled change, and the newest stamp among them."""
+    if isinstance(changes, pull_page.PulledChanges):
+        return changes.rows(), changes.latest  # read from the reply as it came
+    rows: list[pull_page.Row] = []
+    latest = ""
+    for change in changes:
+        fields, field_hlc = change["fields"], change["field_hlc"]
+        if isinstance(field_hlc, codec.Encoded):
+            field_hlc = codec.loads(field_hlc)
+        latest = max(latest, max(field_hlc.values(), default=""))
+        rows.append(
+            (
+                change["collection"],
+                str(change["record_id"]),
+                change["seq"],
+                fields if isinstance(fields, codec.Encoded) else codec.dumps(fields),
+                _json(field_hlc),
+                bool(change["deleted"]),
+            )
+        )
+    return rows, latest
+
+
 class PlainStore:
     """A device store on SQLite without encryption (tests, and the base of the real one)."""
 
@@ -261,8 +285,9 @@ class PlainStore:
         return self._seal_encoded(codec.dumps(value), associated)
 
     def _seal_encoded(self, plaintext: bytes, associated: str) -> str | bytes:
-        """Seal a value already encoded as JSON (so that one encoding can serve twice)."""
-        return plaintext.decode()
+        """Seal a value already encoded as JSON (so that one encoding can serve twice);
+        `plaintext` may also be a buffer of a pull reply (`pull_page.Row`)."""
+        return str(plaintext, "utf-8")
 
     def _unseal(self, raw: str | bytes, associated: str) -> Any:
         return codec.loads(raw)
@@ -690,37 +715,11 @@ class PlainStore:
                 (r[0], r[1])
                 for r in conn.execute("SELECT DISTINCT collection, record_id FROM outbox")
             }
-            rows = []
-            values: list[tuple[bytes, str]] = []
-            rebuild: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]] = {}
-            latest = ""
-            for change in changes:
-                collection, record_id = change["collection"], str(change["record_id"])
-                field_hlc = change["field_hlc"]
-                latest = max(latest, max(field_hlc.values(), default=""))
-                # The view is the server layer until pending changes are merged over it.
-                fields = change["fields"]
-                values.append(
-                    (
-                        # As the values came, where the transport kept them encoded.
-                        fields if isinstance(fields, codec.Encoded) else codec.dumps(fields),
-                        f"server|{collection}|{record_id}",
-                    )
-                )
-                rows.append(
-                    (
-                        collection,
-                        record_id,
-                        _json(field_hlc),
-                        int(change["deleted"]),
-                        change["seq"],
-                        SAME_AS_SERVER,
-                    )
-                )
-                if (collection, record_id) in pending_keys:
-                    rebuild[(collection, record_id)] = []
+            rows, latest = _pulled_rows(changes)
             if latest:
                 self._clock.observe(latest)
+            # The view is the server layer until pending changes are merged over it.
+            sealed = self._seal_many([(row[3], f"server|{row[0]}|{row[1]}") for row in rows])
             conn.executemany(
                 "INSERT INTO records (collection, record_id, server_fields, server_hlc,"
                 " server_deleted, seq, fields, field_hlc, deleted)"
@@ -731,10 +730,15 @@ class PlainStore:
                 " fields = excluded.fields, field_hlc = excluded.field_hlc,"
                 " deleted = excluded.deleted",
                 [
-                    (row[0], row[1], sealed, *row[2:])
-                    for row, sealed in zip(rows, self._seal_many(values), strict=True)
+                    (collection, record_id, server_fields, hlc, int(deleted), seq, SAME_AS_SERVER)
+                    for (collection, record_id, seq, _, hlc, deleted), server_fields in zip(
+                        rows, sealed, strict=True
+                    )
                 ],
             )
+            rebuild: dict[tuple[str, str], list[OutboxEntry | EncodedEntry]] = {}
+            if pending_keys:
+                rebuild = {key: [] for key in ((r[0], r[1]) for r in rows) if key in pending_keys}
             self._rebuild_views(conn, rebuild)
             conn.executemany(
                 "DELETE FROM records WHERE collection = ? AND record_id = ?",
