@@ -3,8 +3,8 @@
 Where msgspec is installed, a page is read without parsing each record's values and their
 clock stamps: both stay the JSON text they came as, the store seals the values and keeps
 the stamps as they are (instead of parsing two kilobytes per record only to encode them
-again). The stamps are still read once, all of a page's in one go, to check that each is
-an object of strings and to find the newest, which the device's clock must pass.
+again). The stamps are still read once, to check that each change's is an object of
+strings and to find the newest of the page, which the device's clock must pass.
 Without msgspec (a build whose wheel index lacks it) the page is parsed whole, and the
 store encodes the values itself.
 """
@@ -93,7 +93,7 @@ try:
         has_more: bool
 
     _page_decoder = msgspec.json.Decoder(_Page)
-    _stamps_decoder = msgspec.json.Decoder(list[dict[str, str]])
+    _stamps_decoder = msgspec.json.Decoder(dict[str, str])
     _not_a_page: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError)
 except ImportError:  # pragma: no cover - a build without msgspec
     _page_decoder = _stamps_decoder = None
@@ -107,10 +107,12 @@ def loads_pull_page(raw: bytes) -> Any:
         return codec.loads(raw)
     try:
         page = _page_decoder.decode(raw)
-        stamps = _stamps_decoder.decode(b"[" + b",".join(c.field_hlc for c in page.changes) + b"]")
+        stamps = _stamps_decoder.decode  # each change's: an object of strings
+        latest = max(
+            (max(stamps(c.field_hlc).values(), default="") for c in page.changes), default=""
+        )
     except _not_a_page:
         return codec.loads(raw)
-    latest = max((max(s.values(), default="") for s in stamps), default="")
     return {
         "changes": PulledChanges(page.changes, latest),
         "removed": [{"collection": r.collection, "record_id": r.record_id} for r in page.removed],
