@@ -29,14 +29,18 @@ class HttpxTransport:
         if token:
             headers["authorization"] = f"Bearer {token}"
         try:
-            response = self._client.request(
+            # The body is read here, not kept on the response: httpx's response and its
+            # stream refer to each other, so a body kept there (3 MB, a pulled page) would
+            # wait for the cyclic garbage collector, and each page land in fresh memory.
+            with self._client.stream(
                 method,
                 self.base_url + path,
                 content=None if body is None else encoded(body),
                 headers=headers,
-            )
+            ) as response:
+                content = b"".join(response.iter_bytes())
             return read_reply(
-                path, response.status_code, response.content, response.headers.get("retry-after")
+                path, response.status_code, content, response.headers.get("retry-after")
             )
         except (httpx.TransportError, ValueError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
-from client import codec
+from client import codec, pull_page
 
 
 class TransportError(Exception):
@@ -87,7 +87,7 @@ def read_reply(path: str, status: int, content: bytes, retry_after: str | None =
     """
     if path.startswith(REPORTS) and 200 <= status < 300 and not content.startswith(b"{"):
         return Reply(status, content)  # a PDF, CSV or XLSX file, as it came
-    read = codec.loads_pull_page if path.endswith(PULL) else codec.loads
+    read = pull_page.loads_pull_page if path.endswith(PULL) else codec.loads
     return Reply(status, read(content) if content else {}, parse_retry_after(retry_after))
 
 

@@ -230,6 +230,22 @@ def test_any_flipped_byte_of_a_sealed_value_is_an_integrity_error() -> None:
         crypto.open(crypto.new_key(), sealed, b"view|follow_ups|r1")
 
 
+def test_values_sealed_together_each_have_their_own_nonce_and_open_alone() -> None:
+    crypto = CryptographyBackend()
+    key = crypto.new_key()
+    items = [
+        (f"{CHINESE_NOTE} {i}".encode(), f"server|follow_ups|r{i}".encode()) for i in range(50)
+    ]
+    sealed = crypto.seal_many(key, items)
+    assert len({value[1:13] for value in sealed}) == len(items)  # VERSION, then the nonce
+    assert [crypto.open(key, value, ad) for value, (_, ad) in zip(sealed, items, strict=True)] == [
+        plain for plain, _ in items
+    ]
+    with pytest.raises(IntegrityError):  # each sealed under its own record's name
+        crypto.open(key, sealed[0], items[1][1])
+    assert crypto.seal_many(key, []) == []
+
+
 def _server_layers(store: EncryptedStore) -> list[Any]:
     """Open the server layer of every record (also of those never synced)."""
     return [store._server(row) for row in store._conn.execute("SELECT * FROM records")]

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from client.encrypted_store import EncryptedStore, Profile
-from client.plain_store import MIGRATIONS, PlainStore
+from client.plain_store import MIGRATIONS, PAGE_SIZE, PlainStore
 from client.store import LocalRecord, OutboxEntry
 from client.sync_engine import SyncEngine
 from tests.factories import login
@@ -22,6 +22,7 @@ NEW_STEP = """
     ALTER TABLE records ADD COLUMN due_on TEXT;
     CREATE INDEX records_due_on ON records (due_on) WHERE due_on IS NOT NULL;
 """
+TEMPLATE = {"name": "晨检", "items": {"a": {"zh": "擦桌面"}}}
 BAD_STEP = """
     CREATE TABLE half_done (x INTEGER);
     ALTER TABLE outbox ADD COLUMN tried INTEGER;
@@ -291,3 +292,21 @@ def test_failed_step_does_not_leave_the_file_locked(tmp_path: Path) -> None:
         probe.execute("ROLLBACK")
     finally:
         probe.close()
+
+
+def test_a_new_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    new = PlainStore(tmp_path / "new.db", "phone-1")
+    new.edit("checklist_templates", str(uuid.uuid4()), TEMPLATE)
+    new.close()
+    assert _sql(tmp_path / "new.db", "PRAGMA page_size") == [(PAGE_SIZE,)]
+    old = sqlite3.connect(tmp_path / "old.db")  # a store from before, in 4 KiB pages
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.executescript(f"BEGIN;{MIGRATIONS[0]};PRAGMA user_version=1;COMMIT;")
+    old.close()
+    store = PlainStore(tmp_path / "old.db", "phone-1")  # migrated to today's steps
+    record_id = str(uuid.uuid4())
+    store.edit("checklist_templates", record_id, TEMPLATE)
+    assert store.get("checklist_templates", record_id) is not None
+    store.close()
+    assert _sql(tmp_path / "old.db", "PRAGMA page_size") == [(4096,)]

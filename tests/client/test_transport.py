@@ -2,16 +2,19 @@
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from client import codec
+from client import codec, pull_page
 from client.encrypted_store import EncryptedStore, Profile
 from client.httpx_transport import HttpxTransport
 from client.plain_store import PlainStore
 from client.transport import PULL, EncodedBody, TransportError, begin
+from shared.hlc import wall_clock_ms
 
 
 def transport_on(handler: httpx.MockTransport) -> HttpxTransport:
@@ -101,22 +104,39 @@ PAGE = {
 
 def test_a_pull_page_keeps_record_values_as_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
     raw = codec.dumps(PAGE)
-    page = codec.loads_pull_page(raw)
+    page = pull_page.loads_pull_page(raw)
+    assert len(page["changes"]) == 1
     [change] = page["changes"]
-    assert isinstance(change["fields"], codec.Encoded)
-    assert codec.loads(change["fields"]) == PAGE["changes"][0]["fields"]
-    assert {k: v for k, v in change.items() if k != "fields"} == {
+    assert page["changes"][0] == change and page["changes"][:1] == [change]
+    for text in ("fields", "field_hlc"):
+        assert isinstance(change[text], codec.Encoded)
+        assert codec.loads(change[text]) == PAGE["changes"][0][text]
+    assert {k: v for k, v in change.items() if k not in ("fields", "field_hlc")} == {
         k: v
         for k, v in PAGE["changes"][0].items()
-        if k not in ("fields", "a_key_of_a_later_version")
+        if k not in ("fields", "field_hlc", "a_key_of_a_later_version")
     }
+    # The stamps were read all at once, for the newest.
+    assert page["changes"].latest == "1764404130000-000000-x"
     assert (page["removed"], page["cursor"], page["has_more"]) == (PAGE["removed"], "c2", False)
     # What is not a page (an error) reads as any reply does.
     error = {"error": {"code": "invalid_cursor", "message": "旧的"}}
-    assert codec.loads_pull_page(codec.dumps(error)) == error
+    assert pull_page.loads_pull_page(codec.dumps(error)) == error
     # Without msgspec the page is parsed whole.
-    monkeypatch.setattr(codec, "_page_decoder", None)
-    assert codec.loads_pull_page(raw) == PAGE
+    monkeypatch.setattr(pull_page, "_page_decoder", None)
+    assert pull_page.loads_pull_page(raw) == PAGE
+
+
+def test_a_page_whose_stamps_are_not_strings_is_read_as_any_reply() -> None:
+    [change] = PAGE["changes"]
+    for stamps in ({"note": 7}, ["1764404130000-000000-x"]):
+        page = {**PAGE, "changes": [{**change, "field_hlc": stamps}]}
+        assert pull_page.loads_pull_page(codec.dumps(page)) == page
+
+
+def test_an_empty_page_has_no_newest_stamp() -> None:
+    page = pull_page.loads_pull_page(codec.dumps({**PAGE, "changes": [], "removed": []}))
+    assert (len(page["changes"]), page["changes"].latest) == (0, "")
 
 
 def test_the_transport_reads_pull_pages_so() -> None:
@@ -141,7 +161,7 @@ def test_a_page_stored_from_its_text_is_the_page_stored_from_values(
         return PlainStore(path, "dev1")
 
     as_text, as_values = store("text"), store("values")
-    as_text.apply_pull_page(**_args(codec.loads_pull_page(codec.dumps(PAGE))))
+    as_text.apply_pull_page(**_args(pull_page.loads_pull_page(codec.dumps(PAGE))))
     as_values.apply_pull_page(**_args(codec.loads(codec.dumps(PAGE))))
     for held in (as_text, as_values):
         [record] = held.records("disinfection_rounds")
@@ -152,3 +172,18 @@ def test_a_page_stored_from_its_text_is_the_page_stored_from_values(
 
 def _args(page: dict) -> dict:
     return {"changes": page["changes"], "removed": page["removed"], "cursor": page["cursor"]}
+
+
+@pytest.mark.parametrize("read", [pull_page.loads_pull_page, codec.loads])
+def test_an_edit_after_a_pull_is_stamped_after_everything_pulled(
+    tmp_path: Path, read: Callable[[bytes], Any]
+) -> None:
+    ahead = f"{wall_clock_ms() + 3_600_000:013d}-000007-other-phone"  # an hour ahead
+    [change] = PAGE["changes"]
+    page = {**PAGE, "changes": [{**change, "field_hlc": {**change["field_hlc"], "note": ahead}}]}
+    store = PlainStore(tmp_path / "s.db", "dev1")
+    store.apply_pull_page(**_args(read(codec.dumps(page))))
+    entry = store.edit("disinfection_rounds", change["record_id"], {"note": "复查"})
+    assert entry.hlc > ahead
+    [record] = store.records("disinfection_rounds")
+    assert record.fields["note"] == "复查" and record.field_hlc["note"] == entry.hlc
