@@ -81,7 +81,10 @@ class Merging(WriterState):
         new_state, losses = apply(state, change, spec.map_fields)
         before = state.field_meta
         # The entries this change made (one dict may stand for many registers).
-        made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
+        if before:
+            made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
+        else:  # a first write: all of them (most are one dict)
+            made = {id(v): v for v in new_state.field_meta.values()}
         self._stamped.extend(made.values())
         if old is None:
             record = RecordRow(

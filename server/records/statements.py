@@ -61,7 +61,9 @@ class _Insert:
         names = [c.name for c in self.columns]
         get = attrgetter(*names) if attribute else itemgetter(*names)
         steps = self._steps(dialect)
-        memo: dict[Any, Any] = {}
+        # Memoized by identity (a batch's author, time... are one object each): hashing a
+        # UUID runs Python code. The items hold every value while this runs.
+        memos: dict[int, dict[int, Any]] = {index: {} for index, _, memo in steps if memo}
         out = []
         for item in items:
             values = list(get(item))
@@ -70,10 +72,10 @@ class _Insert:
                 if value is None:
                     continue
                 if memoized:
-                    key = (index, value)
-                    encoded = memo.get(key, memo)
+                    memo = memos[index]
+                    encoded = memo.get(id(value), memo)
                     if encoded is memo:
-                        encoded = memo[key] = encode(value)
+                        encoded = memo[id(value)] = encode(value)
                     values[index] = encoded
                 else:
                     values[index] = encode(value)

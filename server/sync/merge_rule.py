@@ -161,12 +161,15 @@ def _first_write(
                 meta[key] = stamp
                 entry_into(fields, name)[entry] = value
         elif name in map_fields and isinstance(value, Mapping):
+            entries = None  # the map, found (or made) at its first entry written
             for item, item_value in value.items():
                 register = f"{name}.{item}"
                 if register not in field_hlc:
                     field_hlc[register] = hlc
                     meta[register] = stamp
-                    entry_into(fields, name)[item] = item_value
+                    if entries is None:
+                        entries = entry_into(fields, name)
+                    entries[item] = item_value
         elif key not in field_hlc:
             field_hlc[key] = hlc
             meta[key] = stamp
