@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
-from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid
+from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid, ids_in
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.health import close_problem
@@ -194,7 +194,7 @@ def _already_applied(session: Session, change_ids: list[uuid.UUID]) -> dict[uuid
     for start in range(0, len(change_ids), 500):
         rows = session.execute(
             sa.select(CHANGES.c.change_id, CHANGES.c.seq).where(
-                CHANGES.c.change_id.in_(change_ids[start : start + 500])
+                ids_in(CHANGES.c.change_id, change_ids[start : start + 500])
             )
         )
         done.update({row.change_id: row.seq for row in rows})
