@@ -70,6 +70,10 @@ class _Batch:
     device_id: str
     now_ms: int
     my_class_buckets: set[str] = field(default_factory=set)
+    user_text: str = field(init=False, default="")  # user_id as fields name people
+
+    def __post_init__(self) -> None:
+        self.user_text = str(self.user_id)
 
 
 # Optimistic writes tried before a push waits for the lock (PostgreSQL).
@@ -336,7 +340,10 @@ def _entry_key_adapter(annotation: Any) -> TypeAdapter[Any]:
 
 
 def _check_keys(spec: Collection, change: Change) -> None:
+    names = spec.schema.model_fields  # a plain field name is a key; the rest are checked
     for key in change.fields:
+        if key in names:
+            continue
         problem = _field_key(spec.name, key)
         if problem is not None:
             raise Rejected("unknown_field", problem)
@@ -425,12 +432,12 @@ def _check_links(
     except BrokenReference as exc:
         raise Rejected("invalid_value", str(exc)) from exc
     # The value this change writes, not what the merge kept: a lead may have reassigned it.
-    own = cleaned.get("cleaner_id") == str(batch.user_id)
+    own = cleaned.get("cleaner_id") == batch.user_text
     if batch.role is Role.CLEANER and "cleaner_id" in changed and not own:
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
     if spec.append_only and (
         change.deleted
-        or merged.get("viewer_id") != str(batch.user_id)
+        or merged.get("viewer_id") != batch.user_text
         or merged.get("device_id") != batch.device_id
     ):
         raise Rejected(
@@ -474,7 +481,7 @@ def _check_settling(
     )
     if not scopes.visible(subs, existing.bucket, existing.scope_collection):
         raise Rejected("forbidden", "This conflict is about a record you cannot read.")
-    if cleaned.get("settled_by") not in (None, str(batch.user_id)):
+    if cleaned.get("settled_by") not in (None, batch.user_text):
         raise Rejected("invalid_value", "settled_by: settle a conflict in your own name")
     if existing.fields.get("field") in scopes.strip_confidential(
         batch.role, existing.scope_collection
