@@ -105,10 +105,15 @@ def _in_core(check: Callable[[Any], Any], inner: Mapping[str, Any]) -> dict[str,
     return None
 
 
+def derive(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`schema` (a model's core schema, or a part of one) with dicts for model objects."""
+    return _derive(schema)
+
+
 def _derive(schema: Mapping[str, Any]) -> dict[str, Any]:
     kind = schema.get("type")
     if kind == "model":
-        return _typed_dict(schema)
+        return typed_dict(schema, _derive)
     if kind == "function-after":
         function = schema.get("function", {})
         if function.get("type") != "no-info" or set(schema) - _FUNCTION_KEYS:
@@ -146,7 +151,10 @@ def _derive(schema: Mapping[str, Any]) -> dict[str, Any]:
     return derived
 
 
-def _typed_dict(model: Mapping[str, Any]) -> dict[str, Any]:
+def typed_dict(
+    model: Mapping[str, Any], derive: Callable[[Mapping[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """A model node as a typed dict of the same fields, each field's schema `derive`d."""
     config = model.get("config", {})
     fields = model["schema"]
     if (
@@ -165,7 +173,7 @@ def _typed_dict(model: Mapping[str, Any]) -> dict[str, Any]:
         inner = field["schema"]
         derived[name] = {
             "type": "typed-dict-field",
-            "schema": _derive(inner),
+            "schema": derive(inner),
             "required": inner.get("type") != "default",
         }
     typed: dict[str, Any] = {

@@ -2,7 +2,9 @@
 records accepted, the same data out; anything it refuses, `validate_record` answers with
 the model's own error."""
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from shared.schemas import vocabulary
 from shared.schemas.collections import (
     COLLECTIONS,
     InvalidValue,
@@ -21,10 +24,15 @@ from shared.schemas.collections import (
     validate_record,
 )
 from shared.schemas.plain_records import plain_validator
+from shared.schemas.text_records import text_validator
 from shared.schemas.vocabulary import ConcentrationUnit
 from tests.shared.test_collections import RECORDS
 
 NAMES = sorted(COLLECTIONS)
+
+
+def vocabulary_enums() -> list[type[Enum]]:
+    return [e for e in vars(vocabulary).values() if isinstance(e, type) and issubclass(e, Enum)]
 
 
 def _model(name: str, fields: dict[str, Any]) -> dict[str, Any] | ValidationError:
@@ -267,3 +275,131 @@ def _at(record: Any, path: tuple[Any, ...]) -> Any:
     for step in path:
         record = record[step]
     return record
+
+
+# The text-only path (`text_records`): what it accepts is the model's dump, to the letter.
+
+_DATETIME_LIKE = re.compile(r"^\d{4}-\d\d-\d\dT")
+_DAY_LIKE = re.compile(r"^\d{4}-\d\d-\d\d$")
+_UUID_LIKE = re.compile(r"^[0-9a-f]{8}-")
+
+
+def _two(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(lambda n: f"{n:02d}")
+
+
+_DAYS = st.builds(
+    lambda y, m, d: f"{y}-{m}-{d}",
+    st.sampled_from([1999, 2000, 2001, 2024, 2025, 2026, 2096, 2099, 2100]),
+    _two(0, 13),
+    _two(0, 32),
+)
+_MOMENTS = st.builds(
+    lambda day, sep, h, m, s, frac, off: f"{day}{sep}{h}:{m}:{s}{frac}{off}",
+    _DAYS,
+    st.sampled_from(["T", "T", "t", " "]),
+    _two(0, 24),
+    _two(0, 60),
+    _two(0, 60),
+    st.sampled_from(["", "", ".000000", ".000001", ".5", ".500000", ".123456", ".1234567"])
+    | st.integers(0, 999_999).map(lambda n: f".{n:06d}"),
+    st.sampled_from(["Z", "Z", "z", "+00:00", "-00:00", "+08:00", "-05:30", "+23:59", "+24:00"])
+    | st.builds(
+        lambda sign, h, m: f"{sign}{h}:{m}", st.sampled_from("+-"), _two(0, 24), _two(0, 60)
+    ),
+)
+_UUIDS = st.uuids().flatmap(
+    lambda u: st.sampled_from([str(u), str(u), str(u).upper(), u.hex, f"{{{u}}}", f"urn:uuid:{u}"])
+)
+_ENUMS = st.sampled_from(
+    sorted(
+        {str(m.value) for e in vocabulary_enums() for m in e}
+        | {str(m.value).upper() for e in vocabulary_enums() for m in e}
+    )
+)
+
+
+def _like(value: str) -> st.SearchStrategy[Any]:
+    """Text of the same kind as `value` (a moment, a day, an id, a word), right or wrong."""
+    if _DATETIME_LIKE.match(value):
+        return _MOMENTS
+    if _DAY_LIKE.match(value):
+        return _DAYS
+    if _UUID_LIKE.match(value):
+        return _UUIDS
+    return _ENUMS | _TEXT
+
+
+@st.composite
+def _texts(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    name = draw(st.sampled_from(sorted(RECORDS)))
+    record: Any = RECORDS[name]
+    texts = [path for path in _paths(record) if isinstance(_at(record, path), str)]
+    for path in draw(st.lists(st.sampled_from(texts), min_size=1, max_size=3)) if texts else []:
+        record = _edited(record, path, "replace", draw(_like(_at(record, path))), "")
+    return name, record
+
+
+def _text(name: str, fields: dict[str, Any]) -> dict[str, Any] | Exception:
+    text = text_validator(COLLECTIONS[name].schema)
+    if text is None:
+        return ValueError("no text path")
+    try:
+        return text(fields)
+    except Exception as exc:  # noqa: BLE001 - any refusal is the next path's to answer
+        return exc
+
+
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(_texts())
+def test_the_text_path_accepts_only_what_the_model_dumps_as_it_is(
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    name, fields = case
+    text, model = _text(name, fields), _model(name, fields)
+    if not isinstance(text, Exception):
+        assert repr(text) == repr(model)
+    assert _answer(name, fields) == _model_answer(name, fields)
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(_records())
+def test_the_text_path_gives_the_models_data_for_any_edit(case: tuple[str, dict[str, Any]]) -> None:
+    name, fields = case
+    text = _text(name, fields)
+    if not isinstance(text, Exception):
+        assert repr(text) == repr(_model(name, fields))
+
+
+@pytest.mark.parametrize("name", ["disinfection_rounds", "sick_cases", "temperature_checks"])
+def test_a_record_as_the_model_dumps_it_takes_the_text_path(name: str) -> None:
+    dumped = _model(name, dict(RECORDS[name]))
+    assert not isinstance(dumped, ValidationError)
+    assert repr(_text(name, dumped)) == repr(dumped)
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["2000-01-01T00:00:00+23:59", "2099-12-31T23:59:59-23:59", "2028-02-29T12:00:00.000001Z"],
+)
+def test_a_moment_is_bounded_by_its_own_day_on_the_text_path(at: str) -> None:
+    fields = {**RECORDS["disinfection_rounds"], "completed_at": at}
+    assert repr(_text("disinfection_rounds", fields)) == repr(_model("disinfection_rounds", fields))
+
+
+def test_every_end_of_month_of_every_year_gets_the_models_answer_on_the_text_path() -> None:
+    base = RECORDS["disinfection_rounds"]
+    for year in range(1999, 2102):
+        for month in range(0, 14):
+            for day in (0, 1, 28, 29, 30, 31, 32):
+                text = f"{year}-{month:02d}-{day:02d}"
+                for fields in (
+                    {**base, "round_date": text},
+                    {**base, "completed_at": f"{text}T12:00:00Z"},
+                ):
+                    model = _model("disinfection_rounds", fields)
+                    fast = _text("disinfection_rounds", fields)
+                    if not isinstance(fast, Exception):
+                        assert repr(fast) == repr(model), text
+                    else:
+                        assert isinstance(model, ValidationError), text
