@@ -78,7 +78,7 @@ def _on_view(check: Callable[[Any], Any]) -> Callable[[dict[str, Any]], dict[str
 # Python validators of `types` said as core constraints, checked without a call into Python:
 # what the constraint accepts, the validator accepts too (and returns unchanged). Control
 # characters: a lone surrogate never reaches the pattern (a `string_unicode` error).
-_NO_CONTROLS = {
+NO_CONTROLS = {
     types.one_line: r"^[^\x00-\x1f\x7f-\x9f]*$",
     types.multi_line: r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$",
 }
@@ -94,8 +94,8 @@ _BOUNDS = ("ge", "gt", "le", "lt")
 def _in_core(check: Callable[[Any], Any], inner: Mapping[str, Any]) -> dict[str, Any] | None:
     """`inner` with `check` as its own constraints, when `check` is one `types` says so."""
     kind = inner.get("type")
-    if check in _NO_CONTROLS and kind == "str" and "pattern" not in inner:
-        return {**inner, "pattern": _NO_CONTROLS[check]}
+    if check in NO_CONTROLS and kind == "str" and "pattern" not in inner:
+        return {**inner, "pattern": NO_CONTROLS[check]}
     if any(bound in inner for bound in _BOUNDS):
         return None
     if check is types.within_years and kind == "date":

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic_core import SchemaValidator
 
 from shared.schemas import types
-from shared.schemas.plain_records import NotDerivable, derive, typed_dict
+from shared.schemas.plain_records import NO_CONTROLS, NotDerivable, derive, typed_dict
 
 # The forms the model's dump writes, within the years a day or a moment may name
 # (`types.FIRST_DAY` to `types.LAST_DAY`: 2000 to 2099) and only real days of the calendar.
@@ -45,8 +45,6 @@ DAY_TEXT = rf"^{_DAY}$"
 MOMENT_TEXT = rf"^{_DAY}T{_TIME}{_OFFSET}$"
 UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _BOUNDS = ("ge", "gt", "le", "lt")
-# Validators of `types` that, given text, return text (or refuse it).
-_GIVE_TEXT = frozenset({types.one_line, types.multi_line})
 _TEXT_KEYS = frozenset({"type", "strict", "strip_whitespace", "min_length", "max_length"})
 _TEXT_KEYS |= {"pattern", "metadata"}
 
@@ -126,7 +124,9 @@ def _after(schema: Mapping[str, Any]) -> dict[str, Any]:
         return _text(MOMENT_TEXT)
     if check is types.within_years and kind == "date" and unbounded and set(inner) == {"type"}:
         return _text(DAY_TEXT)
-    if check in _GIVE_TEXT and kind == "str":
+    if check in NO_CONTROLS and kind == "str" and "pattern" not in inner:
+        return _derive_text({**inner, "pattern": NO_CONTROLS[check]})
+    if check in NO_CONTROLS and kind == "str":
         return {**schema, "schema": _derive_text(inner)}
     if kind == "model":
         # A model validator reads the model's attributes: the record, once valid as text, is
