@@ -131,7 +131,7 @@ class Merging(WriterState):
                 "user_id": author,
                 "device_id": device_id,
                 "hlc": hlc,
-                "fields": dict(fields),
+                "fields": self._logged(fields, new_state.fields if old is None else None),
                 "deleted": deleted,
                 "received_at": self._now,
             }
@@ -145,6 +145,15 @@ class Merging(WriterState):
         for loss in losses:
             self._keep_conflict(record, loss)
         return record, losses
+
+    @staticmethod
+    def _logged(fields: Mapping[str, Any], first: dict[str, Any] | None) -> dict[str, Any]:
+        """The values a change logs: the record's own dict when a first write kept them as
+        they came (no map entry named apart, no empty map left out), so that they are
+        encoded once for both rows; else a copy."""
+        if first is None or len(first) != len(fields) or any("." in key for key in fields):
+            return dict(fields)
+        return first
 
     def _bucket(self, record: RecordRow) -> str:
         case_bucket = None

@@ -57,10 +57,20 @@ class _Insert:
             self._encoders[dialect.name] = steps
         return steps
 
-    def rows(self, dialect: sa.Dialect, items: Iterable[Any], attribute: bool = False) -> list[Any]:
+    def rows(
+        self,
+        dialect: sa.Dialect,
+        items: Iterable[Any],
+        attribute: bool = False,
+        texts: dict[int, str] | None = None,
+    ) -> list[Any]:
+        """The items' values as the driver takes them. `texts`: JSON already made, by the
+        id of its value (a new record's values are its change's too), kept for other rows;
+        the caller holds every value while it is used."""
         names = [c.name for c in self.columns]
         get = attrgetter(*names) if attribute else itemgetter(*names)
         steps = self._steps(dialect)
+        texts = {} if texts is None else texts
         # Memoized by identity (a batch's author, time... are one object each): hashing a
         # UUID runs Python code. The items hold every value while this runs.
         memos: dict[int, dict[int, Any]] = {index: {} for index, _, memo in steps if memo}
@@ -77,6 +87,11 @@ class _Insert:
                     if encoded is memo:
                         encoded = memo[id(value)] = encode(value)
                     values[index] = encoded
+                elif encode is _json_text:
+                    text = texts.get(id(value))
+                    if text is None:
+                        text = texts[id(value)] = _json_text(value)
+                    values[index] = text
                 else:
                     values[index] = encode(value)
             out.append(values)
