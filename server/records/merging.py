@@ -13,6 +13,7 @@ from server.records.state import WriterState
 from server.sync import scopes
 from server.sync.merge_rule import IncomingChange, Loss, RecordState, apply
 from shared import retention
+from shared.merge import names_entries
 from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID
 
 # What lives, and is archived, with a case: the collection of its case.
@@ -151,7 +152,7 @@ class Merging(WriterState):
         """The values a change logs: the record's own dict when a first write kept them as
         they came (no map entry named apart, no empty map left out), so that they are
         encoded once for both rows; else a copy."""
-        if first is None or len(first) != len(fields) or any("." in key for key in fields):
+        if first is None or len(first) != len(fields) or names_entries(fields):
             return dict(fields)
         return first
 

@@ -31,7 +31,7 @@ from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.health import close_problem
 from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
-from shared.merge import merge
+from shared.merge import merge, names_entries
 from shared.schemas.collections import (
     COLLECTIONS,
     SCHOOL_SETTINGS_ID,
@@ -225,7 +225,7 @@ def _validate_new(
             or batch.role not in spec.writers
             or not change.fields
             or change.change_id in done
-            or any("." in key for key in change.fields)
+            or names_entries(change.fields)
             or batch.writer.row(change.collection, change.record_id) is not None
         ):
             continue
@@ -376,7 +376,7 @@ def _check_new(
     _check_settings_id(spec, change)
     if whole is None:
         fields = change.fields
-        if any("." in key for key in fields):  # map entries: folded into their maps
+        if names_entries(fields):  # map entries: folded into their maps
             fields = merge({}, {}, fields, change.hlc, spec.map_fields).fields
         try:
             whole = validate_record(spec, fields)
