@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import SchemaSerializer, SchemaValidator
+from pydantic_core import SchemaError, SchemaSerializer, SchemaValidator
 
 from shared.schemas import types
 
@@ -205,5 +205,5 @@ def plain_validator(model: type[BaseModel]) -> PlainValidator | None:
     """The fast path for `model`'s records; None when it cannot be derived exactly."""
     try:
         return PlainValidator(model)
-    except NotDerivable:
+    except (NotDerivable, SchemaError):  # SchemaError: a pattern the core does not take
         return None

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import SchemaValidator
+from pydantic_core import SchemaError, SchemaValidator
 
 from shared.schemas import types
 from shared.schemas.plain_records import NO_CONTROLS, NotDerivable, derive, typed_dict
@@ -45,8 +45,9 @@ DAY_TEXT = rf"^{_DAY}$"
 MOMENT_TEXT = rf"^{_DAY}T{_TIME}{_OFFSET}$"
 UUID_TEXT = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _BOUNDS = ("ge", "gt", "le", "lt")
-_TEXT_KEYS = frozenset({"type", "strict", "strip_whitespace", "min_length", "max_length"})
-_TEXT_KEYS |= {"pattern", "metadata"}
+_TEXT_KEYS = frozenset(
+    {"type", "strict", "strip_whitespace", "min_length", "max_length", "pattern", "metadata"}
+)
 
 
 def _text(pattern: str) -> dict[str, Any]:
@@ -165,5 +166,5 @@ def text_validator(model: type[BaseModel]) -> TextValidator | None:
     """The text-only path for `model`'s records; None when it cannot be derived exactly."""
     try:
         return TextValidator(model)
-    except NotDerivable:
+    except (NotDerivable, SchemaError):  # SchemaError: a pattern the core does not take
         return None
