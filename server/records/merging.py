@@ -85,7 +85,8 @@ class Merging(WriterState):
         if before:
             made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
         else:  # a first write: all of them (most are one dict)
-            made = {id(v): v for v in new_state.field_meta.values()}
+            stamps = list(new_state.field_meta.values())
+            made = dict(zip(map(id, stamps), stamps, strict=True))
         self._stamped.extend(made.values())
         if old is None:
             record = RecordRow(
