@@ -163,7 +163,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
     for index, change in enumerate(changes):
         if change.change_id in done:
             results.append(
-                ChangeResult.model_construct(
+                ChangeResult(
                     change_id=change.change_id,
                     status=ChangeStatus.DUPLICATE,
                     seq=done[change.change_id],
@@ -175,7 +175,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
             record, conflicted = _apply(batch, change, wholes.get(index))
         except Rejected as rejected:
             results.append(
-                ChangeResult.model_construct(
+                ChangeResult(
                     change_id=change.change_id,
                     status=ChangeStatus.REJECTED,
                     seq=None,
@@ -186,9 +186,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
         done[change.change_id] = record.seq
         status = ChangeStatus.CONFLICT if conflicted else ChangeStatus.APPLIED
         results.append(
-            ChangeResult.model_construct(
-                change_id=change.change_id, status=status, seq=record.seq, error=None
-            )
+            ChangeResult(change_id=change.change_id, status=status, seq=record.seq, error=None)
         )
     return results
 
