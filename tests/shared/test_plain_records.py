@@ -371,8 +371,16 @@ def test_the_text_path_gives_the_models_data_for_any_edit(case: tuple[str, dict[
         assert repr(text) == repr(_model(name, fields))
 
 
-@pytest.mark.parametrize("name", ["disinfection_rounds", "sick_cases", "temperature_checks"])
+# Those whose schema has what the text path does not derive (pydantic's own length check
+# on an annotated text, the time zone check, a value of any type) take the dict path.
+_NO_TEXT_PATH = {"checklist_templates", "conflicts", "school_settings", "students"}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
 def test_a_record_as_the_model_dumps_it_takes_the_text_path(name: str) -> None:
+    assert (text_validator(COLLECTIONS[name].schema) is None) == (name in _NO_TEXT_PATH)
+    if name in _NO_TEXT_PATH:
+        return
     dumped = _model(name, dict(RECORDS[name]))
     assert not isinstance(dumped, ValidationError)
     assert repr(_text(name, dumped)) == repr(dumped)
