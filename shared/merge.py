@@ -8,7 +8,7 @@ changes in any order gives the same record, because each register keeps the valu
 the greatest HLC and HLCs never tie across devices.
 """
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,12 @@ def registers(
                 yield f"{name}.{item}", item_value
         else:
             yield key, value
+
+
+def names_entries(keys: Iterable[str]) -> bool:
+    """Whether a key names a map entry (`items.a`): one search of the keys joined, for a
+    change's few keys (a dot cannot come from the separator)."""
+    return "." in "\0".join(keys)
 
 
 def read_register(fields: Mapping[str, Any], key: str) -> Any:

@@ -60,6 +60,7 @@ from server.records.rows import (
     as_record,
     as_uuid,
     get_live,
+    ids_in,
     live,
     view,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "as_record",
     "as_uuid",
     "get_live",
+    "ids_in",
     "live",
     "view",
 ]

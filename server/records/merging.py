@@ -13,6 +13,7 @@ from server.records.state import WriterState
 from server.sync import scopes
 from server.sync.merge_rule import IncomingChange, Loss, RecordState, apply
 from shared import retention
+from shared.merge import names_entries
 from shared.schemas.collections import COLLECTIONS, SCHOOL_SETTINGS_ID
 
 # What lives, and is archived, with a case: the collection of its case.
@@ -81,7 +82,11 @@ class Merging(WriterState):
         new_state, losses = apply(state, change, spec.map_fields)
         before = state.field_meta
         # The entries this change made (one dict may stand for many registers).
-        made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
+        if before:
+            made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
+        else:  # a first write: all of them (most are one dict)
+            stamps = list(new_state.field_meta.values())
+            made = dict(zip(map(id, stamps), stamps, strict=True))
         self._stamped.extend(made.values())
         if old is None:
             record = RecordRow(
@@ -128,7 +133,7 @@ class Merging(WriterState):
                 "user_id": author,
                 "device_id": device_id,
                 "hlc": hlc,
-                "fields": dict(fields),
+                "fields": self._logged(fields, new_state.fields if old is None else None),
                 "deleted": deleted,
                 "received_at": self._now,
             }
@@ -142,6 +147,15 @@ class Merging(WriterState):
         for loss in losses:
             self._keep_conflict(record, loss)
         return record, losses
+
+    @staticmethod
+    def _logged(fields: Mapping[str, Any], first: dict[str, Any] | None) -> dict[str, Any]:
+        """The values a change logs: the record's own dict when a first write kept them as
+        they came (no map entry named apart, no empty map left out), so that they are
+        encoded once for both rows; else a copy."""
+        if first is None or len(first) != len(fields) or names_entries(fields):
+            return dict(fields)
+        return first
 
     def _bucket(self, record: RecordRow) -> str:
         case_bucket = None

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,6 +22,8 @@ from server.records.rows import (
 )
 from server.records.state import WriterState
 from shared.schemas.vocabulary import Role
+
+_UNREAD = cast(RecordRow, object())  # a key not read yet
 
 
 class Reading(WriterState):
@@ -56,15 +59,16 @@ class Reading(WriterState):
         pending = self._rows.get(key)
         if pending is not None:
             return pending
-        if key not in self._db:
+        read = self._db.get(key, _UNREAD)
+        if read is _UNREAD:
             self._anchor()
             db = self.session.execute(
                 sa.select(RECORDS).where(
                     RECORDS.c.collection == collection, RECORDS.c.record_id == record_id
                 )
             ).first()
-            self._db[key] = _row(db) if db is not None else None
-        return self._db[key]
+            read = self._db[key] = _row(db) if db is not None else None
+        return read
 
     def live_row(self, collection: str, record_id: uuid.UUID) -> RecordRow | None:
         record = self.row(collection, record_id)

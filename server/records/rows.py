@@ -8,7 +8,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from server.models import ChangeLog, Move, Record, SeqCounter
@@ -58,6 +62,52 @@ def as_uuid(value: Any) -> uuid.UUID:
     return _parsed_uuid(str(value))
 
 
+class _UuidList(sa.types.TypeDecorator[list[uuid.UUID]]):
+    """UUIDs as one parameter: PostgreSQL's `uuid[]`, SQLite's JSON list of the hex it
+    stores them as."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(sa.Uuid()))
+        return dialect.type_descriptor(sa.Text())
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return orjson.dumps([u.hex for u in value]).decode()
+
+
+class _InIds(FunctionElement[Any]):
+    """`column IN ids` with the ids as one parameter (`ids_in`)."""
+
+    type = sa.types.NullType()  # no "= 1" after it (SQLite would not search by it)
+    name = "in_ids"
+    inherit_cache = True
+
+
+@compiles(_InIds, "sqlite")
+def _in_ids_sqlite(element: _InIds, compiler: Any, **kw: Any) -> str:
+    column, ids = element.clauses
+    listed = compiler.process(ids, **kw)
+    column_sql = compiler.process(column, **kw)
+    return f"{column_sql} IN (SELECT value FROM json_each({listed}))"  # noqa: S608 - compiled
+
+
+@compiles(_InIds)
+def _in_ids_array(element: _InIds, compiler: Any, **kw: Any) -> str:
+    column, ids = element.clauses
+    return f"{compiler.process(column, **kw)} = ANY({compiler.process(ids, **kw)})"
+
+
+def ids_in(column: Any, ids: Iterable[uuid.UUID]) -> Any:
+    """`column IN ids` (a UUID column) with the ids as one parameter, however many: no
+    statement of hundreds of parameters to render and bind one by one."""
+    return _InIds(column, sa.bindparam(None, list(ids), type_=_UuidList(), unique=True))
+
+
 def _keys_in(keys: Iterable[Key], table: sa.Table = RECORDS) -> Any:
     """`(collection, record_id) IN keys` on `table` (records, or another keyed by them) as
     one indexable search per collection (SQLite scans the whole table for a row-value IN)."""
@@ -66,7 +116,7 @@ def _keys_in(keys: Iterable[Key], table: sa.Table = RECORDS) -> Any:
         ids.setdefault(collection, []).append(record_id)
     return sa.or_(
         *(
-            sa.and_(table.c.collection == collection, table.c.record_id.in_(some))
+            sa.and_(table.c.collection == collection, ids_in(table.c.record_id, some))
             for collection, some in ids.items()
         )
     )

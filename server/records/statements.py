@@ -57,11 +57,23 @@ class _Insert:
             self._encoders[dialect.name] = steps
         return steps
 
-    def rows(self, dialect: sa.Dialect, items: Iterable[Any], attribute: bool = False) -> list[Any]:
+    def rows(
+        self,
+        dialect: sa.Dialect,
+        items: Iterable[Any],
+        attribute: bool = False,
+        texts: dict[int, str] | None = None,
+    ) -> list[Any]:
+        """The items' values as the driver takes them. `texts`: JSON already made, by the
+        id of its value (a new record's values are its change's too), kept for other rows;
+        the caller holds every value while it is used."""
         names = [c.name for c in self.columns]
         get = attrgetter(*names) if attribute else itemgetter(*names)
         steps = self._steps(dialect)
-        memo: dict[Any, Any] = {}
+        texts = {} if texts is None else texts
+        # Memoized by identity (a batch's author, time... are one object each): hashing a
+        # UUID runs Python code. The items hold every value while this runs.
+        memos: dict[int, dict[int, Any]] = {index: {} for index, _, memo in steps if memo}
         out = []
         for item in items:
             values = list(get(item))
@@ -70,11 +82,16 @@ class _Insert:
                 if value is None:
                     continue
                 if memoized:
-                    key = (index, value)
-                    encoded = memo.get(key, memo)
+                    memo = memos[index]
+                    encoded = memo.get(id(value), memo)
                     if encoded is memo:
-                        encoded = memo[key] = encode(value)
+                        encoded = memo[id(value)] = encode(value)
                     values[index] = encoded
+                elif encode is _json_text:
+                    text = texts.get(id(value))
+                    if text is None:
+                        text = texts[id(value)] = _json_text(value)
+                    values[index] = text
                 else:
                     values[index] = encode(value)
             out.append(values)

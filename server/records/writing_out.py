@@ -139,9 +139,11 @@ class WritingOut(WriterState):
         driver: Any = connection.connection.driver_connection
         cursor = driver.cursor()
         try:
-            records = _SQLITE_RECORDS.rows(dialect, self._rows.values(), attribute=True)
+            texts: dict[int, str] = {}  # a first write's values are its record's: one text
+            records = _SQLITE_RECORDS.rows(dialect, self._rows.values(), True, texts)
             cursor.executemany(_SQLITE_RECORDS.sql, records)
-            cursor.executemany(_SQLITE_CHANGES.sql, _SQLITE_CHANGES.rows(dialect, self._changes))
+            changes = _SQLITE_CHANGES.rows(dialect, self._changes, texts=texts)
+            cursor.executemany(_SQLITE_CHANGES.sql, changes)
             if self._moves:
                 cursor.executemany(_SQLITE_MOVES.sql, _SQLITE_MOVES.rows(dialect, self._moves))
             cursor.execute(

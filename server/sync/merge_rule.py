@@ -153,20 +153,33 @@ def _first_write(
     hlc, seq = change.hlc, change.seq
     stamp = {"seq": seq, "by": author, "device": device}
     # The same register twice in one change (`items` and `items.a`): the first stands.
+    entry_keys = False  # whether a key named a map entry yet (`items.a`)
     for key, value in change.fields.items():
         name, dot, entry = key.partition(".")
         if dot:
+            entry_keys = True
             if key not in field_hlc:
                 field_hlc[key] = hlc
                 meta[key] = stamp
                 entry_into(fields, name)[entry] = value
+        elif name in map_fields and not entry_keys and type(value) is dict:
+            # A whole map before any entry key (the usual new record): none of its entries
+            # is written yet, so all of them go in at once, in their order.
+            registers = [f"{name}.{item}" for item in value]
+            field_hlc.update(dict.fromkeys(registers, hlc))
+            meta.update(dict.fromkeys(registers, stamp))
+            if value:
+                fields[name] = dict(value)
         elif name in map_fields and isinstance(value, Mapping):
+            entries = None  # the map, found (or made) at its first entry written
             for item, item_value in value.items():
                 register = f"{name}.{item}"
                 if register not in field_hlc:
                     field_hlc[register] = hlc
                     meta[register] = stamp
-                    entry_into(fields, name)[item] = item_value
+                    if entries is None:
+                        entries = entry_into(fields, name)
+                    entries[item] = item_value
         elif key not in field_hlc:
             field_hlc[key] = hlc
             meta[key] = stamp

@@ -26,12 +26,12 @@ from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
-from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid
+from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid, ids_in
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.health import close_problem
 from shared.hlc import Clock, InvalidHLC, check_not_ahead, wall_clock_ms
-from shared.merge import merge
+from shared.merge import merge, names_entries
 from shared.schemas.collections import (
     COLLECTIONS,
     SCHOOL_SETTINGS_ID,
@@ -70,6 +70,10 @@ class _Batch:
     device_id: str
     now_ms: int
     my_class_buckets: set[str] = field(default_factory=set)
+    user_text: str = field(init=False, default="")  # user_id as fields name people
+
+    def __post_init__(self) -> None:
+        self.user_text = str(self.user_id)
 
 
 # Optimistic writes tried before a push waits for the lock (PostgreSQL).
@@ -159,7 +163,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
     for index, change in enumerate(changes):
         if change.change_id in done:
             results.append(
-                ChangeResult.model_construct(
+                ChangeResult(
                     change_id=change.change_id,
                     status=ChangeStatus.DUPLICATE,
                     seq=done[change.change_id],
@@ -171,7 +175,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
             record, conflicted = _apply(batch, change, wholes.get(index))
         except Rejected as rejected:
             results.append(
-                ChangeResult.model_construct(
+                ChangeResult(
                     change_id=change.change_id,
                     status=ChangeStatus.REJECTED,
                     seq=None,
@@ -182,9 +186,7 @@ def _plan(batch: _Batch, changes: list[Change], done: dict[uuid.UUID, int]) -> l
         done[change.change_id] = record.seq
         status = ChangeStatus.CONFLICT if conflicted else ChangeStatus.APPLIED
         results.append(
-            ChangeResult.model_construct(
-                change_id=change.change_id, status=status, seq=record.seq, error=None
-            )
+            ChangeResult(change_id=change.change_id, status=status, seq=record.seq, error=None)
         )
     return results
 
@@ -194,7 +196,7 @@ def _already_applied(session: Session, change_ids: list[uuid.UUID]) -> dict[uuid
     for start in range(0, len(change_ids), 500):
         rows = session.execute(
             sa.select(CHANGES.c.change_id, CHANGES.c.seq).where(
-                CHANGES.c.change_id.in_(change_ids[start : start + 500])
+                ids_in(CHANGES.c.change_id, change_ids[start : start + 500])
             )
         )
         done.update({row.change_id: row.seq for row in rows})
@@ -221,7 +223,7 @@ def _validate_new(
             or batch.role not in spec.writers
             or not change.fields
             or change.change_id in done
-            or any("." in key for key in change.fields)
+            or names_entries(change.fields)
             or batch.writer.row(change.collection, change.record_id) is not None
         ):
             continue
@@ -336,7 +338,10 @@ def _entry_key_adapter(annotation: Any) -> TypeAdapter[Any]:
 
 
 def _check_keys(spec: Collection, change: Change) -> None:
+    names = spec.schema.model_fields  # a plain field name is a key; the rest are checked
     for key in change.fields:
+        if key in names:
+            continue
         problem = _field_key(spec.name, key)
         if problem is not None:
             raise Rejected("unknown_field", problem)
@@ -369,7 +374,7 @@ def _check_new(
     _check_settings_id(spec, change)
     if whole is None:
         fields = change.fields
-        if any("." in key for key in fields):  # map entries: folded into their maps
+        if names_entries(fields):  # map entries: folded into their maps
             fields = merge({}, {}, fields, change.hlc, spec.map_fields).fields
         try:
             whole = validate_record(spec, fields)
@@ -425,12 +430,12 @@ def _check_links(
     except BrokenReference as exc:
         raise Rejected("invalid_value", str(exc)) from exc
     # The value this change writes, not what the merge kept: a lead may have reassigned it.
-    own = cleaned.get("cleaner_id") == str(batch.user_id)
+    own = cleaned.get("cleaner_id") == batch.user_text
     if batch.role is Role.CLEANER and "cleaner_id" in changed and not own:
         raise Rejected("invalid_value", "cleaner_id: a cleaner records their own rounds")
     if spec.append_only and (
         change.deleted
-        or merged.get("viewer_id") != str(batch.user_id)
+        or merged.get("viewer_id") != batch.user_text
         or merged.get("device_id") != batch.device_id
     ):
         raise Rejected(
@@ -474,7 +479,7 @@ def _check_settling(
     )
     if not scopes.visible(subs, existing.bucket, existing.scope_collection):
         raise Rejected("forbidden", "This conflict is about a record you cannot read.")
-    if cleaned.get("settled_by") not in (None, str(batch.user_id)):
+    if cleaned.get("settled_by") not in (None, batch.user_text):
         raise Rejected("invalid_value", "settled_by: settle a conflict in your own name")
     if existing.fields.get("field") in scopes.strip_confidential(
         batch.role, existing.scope_collection

@@ -85,12 +85,12 @@ Day = Annotated[date, AfterValidator(within_years)]
 
 
 # A moment is bounded the same way, by its day where it was written.
-def _moment_within_years(at: datetime) -> datetime:
+def moment_within_years(at: datetime) -> datetime:
     within_years(at.date())  # its own day: converting year 1 to UTC could overflow
     return at
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_moment_within_years)]
+Moment = Annotated[AwareDatetime, AfterValidator(moment_within_years)]
 # Words a unit or a number is written in: one line.
 OneLineText = Annotated[str, OneLine]
 # A date as a map key (closed days): YYYY-MM-DD.

@@ -309,3 +309,37 @@ def test_a_batch_of_whole_new_records_is_checked_change_by_change(
     assert first.fields["items"]["windows"]["note"] == "擦"
     assert first.fields["note"] == "" and first.fields["completed_at"] is None
     assert second.fields["note"] == "第二次" and second.fields["items"] == first.fields["items"]
+
+
+def test_the_log_keeps_a_new_records_values_as_validated_whatever_the_record_became(
+    client: TestClient, app: FastAPI
+) -> None:
+    school = small_school(app)
+    phone = Phone(client, "cleaner1")
+    item = {"done": True, "at": "2026-11-29T07:30:00+08:00", "note": " 擦了 "}
+    base = {k: v for k, v in a_round(school, phone).items() if k != "items.windows"}
+    whole, entry, empty = new_id(), new_id(), new_id()
+    results = phone.push(
+        phone.change("disinfection_rounds", whole, {**base, "items": {"windows": item}}),
+        phone.change("disinfection_rounds", entry, {**base, "items.windows": item}),
+        phone.change("disinfection_rounds", empty, {**base, "items": {}}),
+    )
+    assert [r["status"] for r in results] == ["applied"] * 3
+    kept = {**item, "note": "擦了", "dosage": None, "reading": None, "skipped": None}
+    with Session(app.state.engine) as session:
+        logs = {
+            str(c.record_id): c.fields
+            for c in session.exec(
+                select(ChangeLog).where(ChangeLog.collection == "disinfection_rounds")
+            )
+        }
+        stored = {rid: session.get(Record, ("disinfection_rounds", uuid.UUID(rid))) for rid in logs}
+        records = {rid: record.fields for rid, record in stored.items() if record is not None}
+    # A whole new record: the log's values are the record's, in the same order.
+    assert list(logs[whole].items()) == list(records[whole].items())
+    assert records[whole]["items"] == {"windows": kept} and records[whole]["note"] == ""
+    # A new record named by an entry is validated (and logged) whole, its map folded.
+    assert list(logs[entry].items()) == list(records[entry].items())
+    assert records[entry]["items"] == {"windows": kept}
+    # An empty map is logged as sent and validated; the record has no entry to keep.
+    assert logs[empty]["items"] == {} and "items" not in records[empty]

@@ -6,7 +6,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.merge import MergeOutcome, merge, read_register, registers
+from shared.merge import MergeOutcome, merge, names_entries, read_register, registers
 
 ITEMS = frozenset({"items"})
 T0 = 1_764_404_130_123
@@ -268,3 +268,8 @@ def test_merge_is_order_independent(
     assert hlc_a == {key: stamp for key, (stamp, _) in best.items()}
     for key, (_, value) in best.items():
         assert read_register(fields_a, key) == value
+
+
+@given(st.lists(st.text(max_size=6)))
+def test_names_entries_is_whether_any_key_has_a_dot(keys: list[str]) -> None:
+    assert names_entries(keys) == any("." in key for key in keys)
