@@ -43,7 +43,7 @@ class WriterState:
     _used: int
     _shift: int  # what the plan's numbers were moved up by since they were given
     _now: datetime  # what is written as received now, and ages are counted to
-    _read_buckets: set[str]  # read whole by `Moves._in_bucket`
+    _bucket_keys: dict[str, list[Key]]  # the keys of a bucket read whole by `_in_bucket`
 
     if TYPE_CHECKING:
         # numbering.py

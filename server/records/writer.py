@@ -38,7 +38,7 @@ class RecordWriter(Merging, Moves, Conflicts, Reading, Numbering, WritingOut):
         self._stamped: list[dict[str, Any]] = []
         self._users: dict[uuid.UUID, User | None] = {}
         self._written: list[Key] = []  # keys written, in order (repeats included)
-        self._read_buckets: set[str] = set()  # read whole by `_in_bucket`
+        self._bucket_keys: dict[str, list[Key]] = {}  # buckets read whole by `_in_bucket`
         self._records: dict[Key, Record] = {}  # see `get`
         # The plan is numbered base + 1 ... base + used, base being the counter as the
         # plan's reads found it (as if nobody commits before it is written).
