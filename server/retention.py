@@ -63,11 +63,16 @@ def _closed_cases(session: Session, *, archived: bool) -> list[Any]:
         session.execute(
             sa.select(
                 RECORDS.c.collection, RECORDS.c.record_id, RECORDS.c.fields, RECORDS.c.field_hlc
-            ).where(
+            )
+            .where(
                 RECORDS.c.collection.in_(scopes.ARCHIVED_CASES),
                 RECORDS.c.deleted.is_(False),
                 in_archive if archived else sa.not_(in_archive),
             )
+            # A class's cases together: each batch's writer reads the buckets its cases
+            # leave whole, once (in any order, 10^5 records took minutes: every batch read
+            # every class).
+            .order_by(RECORDS.c.bucket, RECORDS.c.seq)
         )
     )
 
