@@ -20,6 +20,7 @@ harm: each batch takes the change counter's lock, and a case already moved is sk
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,9 +58,11 @@ def days_on_phones(session: Session) -> int:
     return retention.days_on_phones(fields)
 
 
-def _closed_cases(session: Session, *, archived: bool) -> list[Any]:
+def _closed_cases(session: Session, *, archived: bool) -> Iterator[Any]:
+    """The cases (live or archived), read a thousand at a time: a school's years of
+    history hold a hundred thousand cases, which the sweep only needs one by one."""
     in_archive = RECORDS.c.bucket.startswith(scopes.ARCHIVE_PREFIX, autoescape=True)
-    return list(
+    return iter(
         session.execute(
             sa.select(
                 RECORDS.c.collection, RECORDS.c.record_id, RECORDS.c.fields, RECORDS.c.field_hlc
@@ -73,6 +76,7 @@ def _closed_cases(session: Session, *, archived: bool) -> list[Any]:
             # leave whole, once (in any order, 10^5 records took minutes: every batch read
             # every class).
             .order_by(RECORDS.c.bucket, RECORDS.c.seq)
+            .execution_options(yield_per=1000)
         )
     )
 
