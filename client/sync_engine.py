@@ -90,7 +90,11 @@ class SyncEngine:
         token: str,
         *,
         batch_size: int = MAX_BATCH,
-        page_limit: int = 1_000,
+        # Records asked for per pull page. Each page costs the server a sign-in check and its
+        # queries, and both sides wait for the other once per page (the next page needs the
+        # cursor this one brings): pages of 2,000 pulled 9 to 17 % faster than pages of 1,000,
+        # for 12 MB more at the client's peak (bench.sync_bench --page-limit, session 8).
+        page_limit: int = 2_000,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
