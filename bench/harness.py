@@ -65,31 +65,37 @@ def rss_mb(pid: int | str = "self") -> float:
     return _status_kb(pid, "VmRSS") / 1024
 
 
+def _stat(pid: int | str) -> tuple[str, list[str]]:
+    """(command name, the fields after it) of /proc/<pid>/stat; OSError if it is gone."""
+    head, tail = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    return head.partition("(")[2], tail.split()
+
+
+def _cpu(fields: list[str]) -> float:
+    # utime and stime are fields 14 and 15 of stat; [0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far, from /proc; 0 if unknown.
 
     Unlike wall time, it barely moves when other work shares the cores.
     """
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        return _cpu(_stat(pid)[1])
+    except (OSError, IndexError, ValueError):
         return 0.0
-    # utime and stime are fields 14 and 15 of stat; [0] here is field 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> dict[int, float]:
     """CPU time of each PostgreSQL process of this machine (its backends and helpers),
     by pid: the difference of two readings (`cpu_between`) is what the database did."""
     found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            head, tail = stat.read_text().rsplit(")", 1)
-            if head.endswith("(postgres"):
-                fields = tail.split()
-                found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf(
-                    "SC_CLK_TCK"
-                )
+            name, fields = _stat(proc.name)
+            if name == "postgres":
+                found[int(proc.name)] = _cpu(fields)
     return found
 
 

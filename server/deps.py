@@ -18,11 +18,6 @@ from shared.schemas.vocabulary import Role
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
-        yield session
-
-
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -39,6 +34,11 @@ def request_session(request: Request) -> Iterator[Session]:
     one trip through the thread pool (`caller_of`): a connection is held only while that
     thread runs, never while the request waits for a thread."""
     with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request_session(request) as session:
         yield session
 
 
@@ -59,14 +59,12 @@ def caller_of(session: Session, credentials: HTTPAuthorizationCredentials | None
 
 
 def current_user(session: SessionDep, credentials: BearerToken) -> Authenticated:
-    caller = authenticate(session, credentials.credentials if credentials else None)
+    caller = caller_of(session, credentials)
     # The endpoint runs in a thread of its own, which it may have to wait for: give the
     # connection back to the pool meanwhile (the caller's rows stay loaded, detached).
     # Holding it, 500 devices deadlocked each server process until the pool's timeout:
     # the pool's connections held by requests waiting for a thread, every thread held by a
     # request waiting for a connection (bench.many_devices, docs/benchmarks.md).
-    if inspect(caller.user).expired:  # `authenticate` committed (a device's last_seen)
-        session.refresh(caller.user)
     session.expunge_all()
     session.commit()
     return caller

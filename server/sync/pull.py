@@ -301,7 +301,9 @@ def _where_now(session: Session, moves: list[Row[Any]]) -> dict[tuple[str, Any],
         ids.setdefault(move.collection, set()).add(move.record_id)
     found: dict[tuple[str, Any], tuple[str, str]] = {}
     for collection, record_ids in ids.items():
-        for chunk in _chunks(sorted(record_ids), 500):
+        ordered = sorted(record_ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
             rows = session.execute(
                 select_columns(
                     col(Record.record_id), col(Record.bucket), col(Record.scope_collection)
@@ -309,10 +311,6 @@ def _where_now(session: Session, moves: list[Row[Any]]) -> dict[tuple[str, Any],
             )
             found.update(((collection, r.record_id), (r.bucket, r.scope_collection)) for r in rows)
     return found
-
-
-def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _wire(record: Row[Any], role: Role) -> dict[str, Any]:
