@@ -472,8 +472,8 @@ def main(argv: list[str] | None = None) -> None:
         "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
     )
     parser.add_argument("--no-peer", action="store_true", help="skip pouchdb (needs npm)")
-    parser.add_argument("--batch-size", type=int, help="push batch (the engine's default: 500)")
-    parser.add_argument("--page-limit", type=int, help="pull page (the engine's default: 1000)")
+    parser.add_argument("--batch-size", type=int, help="push batch (the engine's default: 1,000)")
+    parser.add_argument("--page-limit", type=int, help="pull page (the engine's default: 2,000)")
     parser.add_argument(
         "--concurrent",
         type=int,

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server.models import ChangeLog, Move, Record, utcnow
+from server.models import ChangeLog, Record, utcnow
 from server.records import RecordWriter
 from server.records.rows import _keys_in
 from server.sync import scopes
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 RECORDS: sa.Table = Record.__table__  # type: ignore[attr-defined]
 CHANGES: sa.Table = ChangeLog.__table__  # type: ignore[attr-defined]
-MOVES: sa.Table = Move.__table__  # type: ignore[attr-defined]
 _BATCH = 200  # cases per transaction
 
 
@@ -110,8 +109,10 @@ def archive(session: Session, clock: Clock, now: datetime | None = None) -> int:
 def purge(session: Session, keep_days: int, now: datetime | None = None) -> tuple[int, int]:
     """Delete archived cases closed longer than `keep_days`, with what went with them.
 
-    Answers (cases, records) deleted. Nobody reads an archived bucket, so no phone needs
-    telling; the write history of those records goes too."""
+    Answers (cases, records) deleted, with the write history of those records. Their
+    moves stay (ids and bucket names, nothing a person wrote): a phone that has not synced
+    since before the case left the phones still learns at its next pull that it must drop
+    it, even when the one sweep archived and purged it."""
     now = now or utcnow()
     cases = [
         case
@@ -149,7 +150,7 @@ def purge(session: Session, keep_days: int, now: datetime | None = None) -> tupl
             if row.collection == "conflicts"
             and (row.scope_collection, row.fields.get("record_id")) in about
         }
-        for table in (RECORDS, CHANGES, MOVES):
+        for table in (RECORDS, CHANGES):
             session.execute(sa.delete(table).where(_keys_in(keys, table)))
         session.commit()
         records += len(keys)

@@ -245,3 +245,41 @@ def test_the_server_forgets_only_when_told(client: TestClient, app: FastAPI) -> 
             )
         ).all()
     assert history == []  # their write history goes with them
+
+
+def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_back(
+    client: TestClient, app: FastAPI
+) -> None:
+    school = small_school(app)
+    teacher = Phone(client, "teacher1")
+    case_id, follow_up_id = sick_case_closed(school, teacher, days_ago=20)
+    got, _ = teacher.pull_all()  # the phone holds the case, then stays offline for months
+    assert {case_id, follow_up_id} <= ids(got)
+    # 50 days on, one sweep moves the case off the phones and forgets it (closed 70 days
+    # before, kept 60): the phone was offline all along.
+    done = sweep(app, days_later=50, keep_days=60)
+    assert (done.archived, done.purged) == (1, 1)
+    assert bucket_of(app, "sick_cases", case_id) is None
+
+    # Edits made offline before the phone heard: a reopening, an edit of the follow-up,
+    # and a new follow-up of the case. Each is refused with its reason; none is a 500,
+    # and none makes a half record of what the school chose to forget.
+    results = teacher.push(
+        teacher.change("sick_cases", case_id, {"status": "open"}, hlc=stamp(teacher, 1)),
+        teacher.change("follow_ups", follow_up_id, {"note": "又发热"}, hlc=stamp(teacher, 1)),
+        teacher.change(
+            "follow_ups",
+            new_id(),
+            {"case_id": case_id, "visit_date": "2026-09-04", "method": "home_visit"},
+            hlc=stamp(teacher, 1),
+        ),
+    )
+    assert [r["status"] for r in results] == ["rejected"] * 3, results
+    assert all(r["error"]["code"] and r["error"]["message"] for r in results), results
+    assert bucket_of(app, "sick_cases", case_id) is None
+    assert bucket_of(app, "follow_ups", follow_up_id) is None
+
+    # Its next pull tells it to drop what the school no longer keeps.
+    got, removed = teacher.pull_all()
+    assert ids(removed) == {case_id, follow_up_id}
+    assert not {case_id, follow_up_id} & ids(got)
