@@ -9,6 +9,7 @@ conflict record. Nothing anyone typed is dropped silently.
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from shared.hlc import parse
@@ -64,6 +65,10 @@ class RecordState:
     stamps: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
 
+# A push's changes have one author: its id written once (a UUID's text is made in Python).
+_text_of = lru_cache(maxsize=256)(str)
+
+
 def _side(state: RecordState, key: str, value: Any) -> Side:
     meta = state.field_meta.get(key, {})
     hlc = state.field_hlc.get(key) or meta.get("hlc", "")
@@ -87,7 +92,7 @@ def apply(
     state: RecordState, change: IncomingChange, map_fields: Collection[str]
 ) -> tuple[RecordState, list[Loss]]:
     """Merge `change` into `state`; returns the new state and the values that lost."""
-    author = str(change.author) if change.author else None
+    author = _text_of(change.author) if change.author else None
     device = change.device  # parsed once: it is compared for every register
     if not (state.fields or state.field_hlc or state.field_meta or state.deleted):
         return _first_write(change, map_fields, author, device), []
