@@ -80,14 +80,7 @@ class Merging(WriterState):
         seq = self.next_seq()
         change = IncomingChange(fields, hlc, author, base_seq, seq, deleted)
         new_state, losses = apply(state, change, spec.map_fields)
-        before = state.field_meta
-        # The entries this change made (one dict may stand for many registers).
-        if before:
-            made = {id(v): v for k, v in new_state.field_meta.items() if v is not before.get(k)}
-        else:  # a first write: all of them (most are one dict)
-            stamps = list(new_state.field_meta.values())
-            made = dict(zip(map(id, stamps), stamps, strict=True))
-        self._stamped.extend(made.values())
+        self._stamped.extend(new_state.stamps)
         if old is None:
             record = RecordRow(
                 collection,

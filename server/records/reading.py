@@ -32,7 +32,9 @@ class Reading(WriterState):
 
     def preload(self, keys: Iterable[Key]) -> None:
         """Fetch many records in one query (the first also reads the counter, if unread)."""
-        wanted = [k for k in set(keys) if k not in self._db and k not in self._rows]
+        # Set operations with dicts reuse the hashes they hold: a key is hashed once here
+        # (hashing a UUID runs Python code) and once more as it is remembered.
+        wanted = list(set(keys).difference(self._db, self._rows))
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             where = _keys_in(chunk)
@@ -50,8 +52,8 @@ class Reading(WriterState):
             else:
                 rows = list(self.session.execute(sa.select(RECORDS).where(where)))
                 found = {(r.collection, r.record_id): _row(r) for r in rows}
-            for key in chunk:
-                self._db[key] = found.get(key)
+            self._db.update(dict.fromkeys(chunk))  # None: no such record
+            self._db.update(found)
 
     def row(self, collection: str, record_id: uuid.UUID) -> RecordRow | None:
         """The record as this transaction will leave it so far (None: there is none)."""
@@ -106,4 +108,4 @@ class Reading(WriterState):
 
     def user_is(self, user_id: uuid.UUID, roles: set[Role]) -> bool:
         user = self.user(user_id)
-        return user is not None and user.active and Role(user.role) in roles
+        return user is not None and user.active and user.role in roles  # a StrEnum is its text

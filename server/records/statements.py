@@ -29,7 +29,8 @@ class _Insert:
 
     Each value is encoded as its column type's bind processor would (a test compares the
     stored rows with the ORM's), with the hot cases done directly: JSON by orjson as the
-    engine's serializer does, and UUIDs and times (the same few per batch) encoded once.
+    engine's serializer does, and ids, times and a first write's values (its log entry's
+    too) encoded once per plan, by identity, across its tables.
     """
 
     def __init__(self, table: sa.Table, suffix: str = "", skip: tuple[str, ...] = ()) -> None:
@@ -48,7 +49,7 @@ class _Insert:
             steps = []
             for index, column in enumerate(self.columns):
                 if isinstance(column.type, sa.JSON):
-                    steps.append((index, _json_text, False))
+                    steps.append((index, _json_text, True))
                     continue
                 proc = column.type.dialect_impl(dialect).bind_processor(dialect)
                 if proc is not None:
@@ -61,19 +62,16 @@ class _Insert:
         self,
         dialect: sa.Dialect,
         items: Iterable[Any],
+        made: dict[int, Any],
         attribute: bool = False,
-        texts: dict[int, str] | None = None,
     ) -> list[Any]:
-        """The items' values as the driver takes them. `texts`: JSON already made, by the
-        id of its value (a new record's values are its change's too), kept for other rows;
-        the caller holds every value while it is used."""
+        """The items' values as the driver takes them. `made`: values encoded already, by
+        the id of the value, shared by the tables of one plan (a value is encoded the same
+        in any column that can hold it); the caller holds every value while it is used.
+        By identity, because hashing a UUID runs Python code."""
         names = [c.name for c in self.columns]
         get = attrgetter(*names) if attribute else itemgetter(*names)
         steps = self._steps(dialect)
-        texts = {} if texts is None else texts
-        # Memoized by identity (a batch's author, time... are one object each): hashing a
-        # UUID runs Python code. The items hold every value while this runs.
-        memos: dict[int, dict[int, Any]] = {index: {} for index, _, memo in steps if memo}
         out = []
         for item in items:
             values = list(get(item))
@@ -82,16 +80,10 @@ class _Insert:
                 if value is None:
                     continue
                 if memoized:
-                    memo = memos[index]
-                    encoded = memo.get(id(value), memo)
-                    if encoded is memo:
-                        encoded = memo[id(value)] = encode(value)
+                    encoded = made.get(id(value))
+                    if encoded is None:
+                        encoded = made[id(value)] = encode(value)
                     values[index] = encoded
-                elif encode is _json_text:
-                    text = texts.get(id(value))
-                    if text is None:
-                        text = texts[id(value)] = _json_text(value)
-                    values[index] = text
                 else:
                     values[index] = encode(value)
             out.append(values)

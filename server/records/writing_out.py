@@ -139,13 +139,14 @@ class WritingOut(WriterState):
         driver: Any = connection.connection.driver_connection
         cursor = driver.cursor()
         try:
-            texts: dict[int, str] = {}  # a first write's values are its record's: one text
-            records = _SQLITE_RECORDS.rows(dialect, self._rows.values(), True, texts)
+            made: dict[int, Any] = {}  # a first write's values are its record's: one text
+            records = _SQLITE_RECORDS.rows(dialect, self._rows.values(), made, attribute=True)
             cursor.executemany(_SQLITE_RECORDS.sql, records)
-            changes = _SQLITE_CHANGES.rows(dialect, self._changes, texts=texts)
+            changes = _SQLITE_CHANGES.rows(dialect, self._changes, made)
             cursor.executemany(_SQLITE_CHANGES.sql, changes)
             if self._moves:
-                cursor.executemany(_SQLITE_MOVES.sql, _SQLITE_MOVES.rows(dialect, self._moves))
+                moves = _SQLITE_MOVES.rows(dialect, self._moves, made)
+                cursor.executemany(_SQLITE_MOVES.sql, moves)
             cursor.execute(
                 "UPDATE seq_counter SET last_seq = ? WHERE id = 1", (self._anchor() + self._used,)
             )

@@ -9,6 +9,7 @@ conflict record. Nothing anyone typed is dropped silently.
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from shared.hlc import parse
@@ -59,6 +60,13 @@ class RecordState:
     field_hlc: dict[str, str] = field(default_factory=dict)
     field_meta: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+    # The `field_meta` entries the change made (one dict may stand for many registers):
+    # the plan's numbers in them move when the plan is renumbered.
+    stamps: list[dict[str, Any]] = field(default_factory=list, compare=False)
+
+
+# A push's changes have one author: its id written once (a UUID's text is made in Python).
+_text_of = lru_cache(maxsize=256)(str)
 
 
 def _side(state: RecordState, key: str, value: Any) -> Side:
@@ -84,7 +92,7 @@ def apply(
     state: RecordState, change: IncomingChange, map_fields: Collection[str]
 ) -> tuple[RecordState, list[Loss]]:
     """Merge `change` into `state`; returns the new state and the values that lost."""
-    author = str(change.author) if change.author else None
+    author = _text_of(change.author) if change.author else None
     device = change.device  # parsed once: it is compared for every register
     if not (state.fields or state.field_hlc or state.field_meta or state.deleted):
         return _first_write(change, map_fields, author, device), []
@@ -127,17 +135,20 @@ def _merge_change(
 
     merged = merge(state.fields, state.field_hlc, change.fields, change.hlc, map_fields)
     meta = dict(state.field_meta)
+    stamps = []
     for key in merged.won:
         if key in meta and read_register(state.fields, key) == read_register(merged.fields, key):
             # The same value written again: whoever wrote it first still owns it, so a later
             # overwrite by someone who never saw it is still a conflict.
             continue
         meta[key] = {"seq": change.seq, "by": author, "device": device}
+        stamps.append(meta[key])
     deleted = state.deleted
     if change.deleted and not deleted:
         deleted = True
         meta[DELETED] = {"seq": change.seq, "by": author, "hlc": change.hlc}
-    new_state = RecordState(merged.fields, merged.field_hlc, meta, deleted)
+        stamps.append(meta[DELETED])
+    new_state = RecordState(merged.fields, merged.field_hlc, meta, deleted, stamps)
     return new_state, losses
 
 
@@ -184,9 +195,11 @@ def _first_write(
             field_hlc[key] = hlc
             meta[key] = stamp
             fields[name] = value
+    stamps = [stamp]
     if change.deleted:
         meta[DELETED] = {"seq": seq, "by": author, "hlc": hlc}
-    return RecordState(fields, field_hlc, meta, change.deleted)
+        stamps.append(meta[DELETED])
+    return RecordState(fields, field_hlc, meta, change.deleted, stamps)
 
 
 def _with(side: Side, value: Any) -> Side:
