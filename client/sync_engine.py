@@ -22,7 +22,6 @@ from client.transport import (
     Transport,
     TransportError,
     begin,
-    next_cursor,
 )
 
 # The protocol's bounds, with room for JSON overhead under the 4 MiB body limit.
@@ -240,16 +239,13 @@ class SyncEngine:
     # Pull -----------------------------------------------------------------------------
 
     def pull(self, report: SyncReport | None = None) -> SyncReport:
-        """Pull until up to date. The next page is asked for as soon as its cursor is known:
-        from the reply's headers when the server names it there (the page itself is still
-        on its way, or being read), else from the page, before it is stored. A page and its
-        cursor are still stored in one transaction, in order, so stopping anywhere leaves
-        the store at the end of a whole page."""
+        """Pull until up to date. While a page is stored, the next one is already asked for
+        (when the transport can do that in the background): it only needs the cursor the
+        server just gave. A page and its cursor are still stored in one transaction, in
+        order, so stopping anywhere leaves the store at the end of a whole page."""
         report = report or SyncReport()
         pending = self._begin_pull(self.store.cursor())
         while True:
-            told = next_cursor(pending)
-            upcoming = self._begin_pull(told) if told is not None else None
             reply = self._result(pending)
             if reply.status == 422 and reply.error_code == "invalid_cursor":
                 self.store.reset_cursor()
@@ -257,14 +253,13 @@ class SyncEngine:
                 continue
             self._raise_for(reply)
             page = reply.body
-            if page["has_more"] and (upcoming is None or told != page["cursor"]):
-                upcoming = self._begin_pull(page["cursor"])  # (a header that disagreed)
+            if page["has_more"]:
+                pending = self._begin_pull(page["cursor"])
             self.store.apply_pull_page(page["changes"], page["removed"], page["cursor"])
             report.pulled += len(page["changes"])
             report.removed += len(page["removed"])
-            if not page["has_more"] or upcoming is None:
+            if not page["has_more"]:
                 return report
-            pending = upcoming
 
     def _begin_pull(self, cursor: str | None) -> PendingReply:
         body = {"device_id": self.store.device_id, "cursor": cursor, "limit": self.page_limit}

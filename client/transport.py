@@ -114,10 +114,6 @@ class PendingReply(Protocol):
     def result(self) -> Reply:
         """Wait for the reply; TransportError if it did not come."""
 
-    def next_cursor(self) -> str | None:
-        """Wait for the reply's headers: the next page's cursor if the server named it
-        there (`NEXT_CURSOR`; a server need not), else None (the last page, an error)."""
-
 
 @dataclass
 class _InTurn:
@@ -127,15 +123,6 @@ class _InTurn:
 
     def result(self) -> Reply:
         return self.post()
-
-    def next_cursor(self) -> str | None:
-        return None  # nothing is on its way before it is asked for
-
-
-def next_cursor(pending: PendingReply) -> str | None:
-    """`pending.next_cursor()`, for pending replies that know it (None for others)."""
-    told: Callable[[], str | None] | None = getattr(pending, "next_cursor", None)
-    return told() if told is not None else None
 
 
 def begin(transport: Transport, path: str, body: dict[str, Any], token: str | None) -> PendingReply:

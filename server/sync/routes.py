@@ -11,14 +11,7 @@ from server.deps import BearerToken, caller_of, request_session
 from server.errors import ApiError
 from server.sync import pull as pulling
 from server.sync import push as pushing
-from shared.schemas.wire import (
-    NEXT_CURSOR,
-    ErrorBody,
-    PullRequest,
-    PullResponse,
-    PushRequest,
-    PushResponse,
-)
+from shared.schemas.wire import ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse
 
 
 class _OrjsonRequest(Request):
@@ -67,8 +60,5 @@ def pull(body: PullRequest, request: Request, credentials: BearerToken) -> Respo
         if body.device_id != caller.device_id:
             raise ApiError(403, "forbidden", "This sign-in belongs to another device.")
         page = pulling.pull(session, caller, body, pulling.cursor_key(session))
-    # Stored JSON goes out as it is, without a round through the response model. A page
-    # that is not the last names its cursor in a header too: the device asks for the next
-    # page while this one is still on its way.
-    headers = {NEXT_CURSOR: page["cursor"]} if page["has_more"] else None
-    return Response(orjson.dumps(page), media_type="application/json", headers=headers)
+    # Stored JSON goes out as it is, without a round through the response model.
+    return Response(orjson.dumps(page), media_type="application/json")

@@ -13,10 +13,6 @@ from shared.schemas.vocabulary import Role
 MAX_BATCH_CHANGES = 1_000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_PULL_LIMIT = 5_000
-# A pull page that is not the last names the cursor it ends with in this response header
-# too (the body's `cursor` is the same), so that a device can ask for the next page while
-# this one is still on its way. A client may ignore it.
-NEXT_CURSOR = "carerounds-next-cursor"
 DEFAULT_PULL_LIMIT = 500
 
 # Usernames are what people type: letters of any script (Chinese included), digits, . _ @ -
