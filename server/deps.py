@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import inspect
 from sqlmodel import Session
 
 from server.accounts import Authenticated, authenticate
@@ -40,23 +39,13 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def caller_of(session: Session, token: str | None) -> Authenticated:
-    """The caller behind a bearer token, checked in `session` (which goes on to serve the
-    request)."""
-    caller = authenticate(session, token)
-    if inspect(caller.user).expired:  # `authenticate` committed (a device's last_seen)
-        session.refresh(caller.user)
-    return caller
-
-
 def current_user(session: SessionDep, credentials: BearerToken) -> Authenticated:
-    caller = caller_of(session, credentials.credentials if credentials else None)
+    caller = authenticate(session, credentials.credentials if credentials else None)
     # The endpoint runs in a thread of its own, which it may have to wait for: give the
-    # connection back to the pool meanwhile (the caller's rows stay loaded, detached).
+    # connection back to the pool meanwhile (the caller's user is detached already).
     # Holding it, 500 devices deadlocked each server process until the pool's timeout:
     # the pool's connections held by requests waiting for a thread, every thread held by a
     # request waiting for a connection (bench.many_devices, docs/benchmarks.md).
-    session.expunge_all()
     session.commit()
     return caller
 

@@ -15,7 +15,8 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.datastructures import State
 
-from server.deps import BearerToken, caller_of
+from server.accounts import authenticate
+from server.deps import BearerToken
 from server.errors import ApiError
 from server.sync import pull as pulling
 from server.sync import push as pushing
@@ -56,14 +57,14 @@ _errors: dict[int | str, dict[str, Any]] = {
 
 def answer_push(state: State, token: str | None, body: PushRequest) -> bytes:
     with Session(state.engine) as session:
-        caller = caller_of(session, token)
+        caller = authenticate(session, token)
         result = pushing.push(session, state.clock, caller, body)
     return orjson.dumps(result.model_dump(mode="json"))
 
 
 def answer_pull(state: State, token: str | None, body: PullRequest) -> bytes:
     with Session(state.engine) as session:
-        caller = caller_of(session, token)
+        caller = authenticate(session, token)
         if body.device_id != caller.device_id:
             raise ApiError(403, "forbidden", "This sign-in belongs to another device.")
         page = pulling.pull(session, caller, body, pulling.cursor_key(session))
