@@ -4,8 +4,9 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, literal_column, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
@@ -151,6 +152,11 @@ _SIGNED_IN = (
     .join(_DEVICES, _DEVICES.c.device_id == _TOKENS.c.device_id)
     .where(_TOKENS.c.token_hash == bindparam("digest"))
 )
+# The change counter as it stands, read with the sign-in for a pull: one statement fewer
+# (a pull reads records up to the counter's value, whenever it was read).
+_SIGNED_IN_AND_COUNTER = _SIGNED_IN.add_columns(
+    literal_column("(SELECT last_seq FROM seq_counter WHERE id = 1)").label("last_seq")
+)
 _SEEN = (
     update(_DEVICES)
     .where(_DEVICES.c.device_id == bindparam("device"))
@@ -163,10 +169,20 @@ def authenticate(session: Session, token: str | None) -> Authenticated:
 
     The user comes detached from `session`, as a row read earlier would be.
     """
+    return _check(session, token, _SIGNED_IN)[0]
+
+
+def authenticate_with_counter(session: Session, token: str | None) -> tuple[Authenticated, int]:
+    """`authenticate`, and the change counter's committed value read in the same statement."""
+    caller, row = _check(session, token, _SIGNED_IN_AND_COUNTER)
+    return caller, int(row.last_seq)
+
+
+def _check(session: Session, token: str | None, statement: Any) -> tuple[Authenticated, Any]:
     if not token:
         raise ApiError(401, "missing_token", "Sign in first: no bearer token was sent.")
     now = utcnow()
-    row = session.connection().execute(_SIGNED_IN, {"digest": token_digest(token)}).first()
+    row = session.connection().execute(statement, {"digest": token_digest(token)}).first()
     if row is None:
         raise ApiError(401, "invalid_token", "This sign-in is not valid; sign in again.")
     # Told even on an old token, so that the device wipes its store at its next sync.
@@ -181,7 +197,7 @@ def authenticate(session: Session, token: str | None) -> Authenticated:
         session.commit()
     user = User(**{name: row._mapping[name] for name in _USER_COLUMNS})
     make_transient_to_detached(user)
-    return Authenticated(user=user, device_id=row.device_id, token_id=row.token_id)
+    return Authenticated(user=user, device_id=row.device_id, token_id=row.token_id), row
 
 
 def logout(session: Session, caller: Authenticated) -> None:

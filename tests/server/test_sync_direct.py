@@ -6,7 +6,7 @@ import uuid
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import Session
 
 from server.config import Settings
@@ -218,3 +218,29 @@ def test_plain_requests_are_answered_directly(
     assert client.post(PUSH, json={**pull, "changes": []}, headers=phone.headers).status_code == 200
     assert client.post(PULL, json={**pull, "x": 1}, headers=phone.headers).status_code == 422
     assert answered == ["PullRequest", "PullRequest", "PushRequest"]
+
+
+def test_an_empty_pull_is_one_statement_and_a_teachers_two(
+    client: TestClient, app: FastAPI
+) -> None:
+    """The sign-in check reads the change counter too, and a pull holds no transaction: a
+    cleaner whose cursor is at the counter costs the database one statement, a class
+    teacher two (their classes are looked up each time)."""
+    small_school(app)
+    counted: list[str] = []
+
+    def count(*args: object) -> None:
+        counted.append(str(args[2]).split()[0].upper())
+
+    for username, statements in (("cleaner1", ["SELECT"]), ("teacher1", ["SELECT", "SELECT"])):
+        phone = Phone(client, username)
+        phone.pull_all()
+        body = {"device_id": phone.device_id, "cursor": phone.cursor}
+        event.listen(app.state.engine, "before_cursor_execute", count)
+        try:
+            counted.clear()
+            page = client.post(PULL, json=body, headers=phone.headers).json()
+        finally:
+            event.remove(app.state.engine, "before_cursor_execute", count)
+        assert page["changes"] == [] and page["removed"] == []
+        assert counted == statements, username
