@@ -278,7 +278,9 @@ class Profiler:
     Read the result with `python -m bench.profile_top FILE`.
     """
 
-    def __init__(self, pids: list[int], output: Path, *, idle: bool = False) -> None:
+    def __init__(
+        self, pids: list[int], output: Path, *, idle: bool = False, gil: bool = False
+    ) -> None:
         tool = py_spy()
         if tool is None:
             raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
@@ -299,6 +301,7 @@ class Profiler:
                     "--pid",
                     str(pid),
                     *(["--idle"] if idle else []),
+                    *(["--gil"] if gil else []),  # only the thread holding the interpreter
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -1,12 +1,10 @@
 """Request dependencies, declared once: the session, the caller, the lead."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import inspect
 from sqlmodel import Session
 
 from server.accounts import Authenticated, authenticate
@@ -28,17 +26,8 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-@contextmanager
-def request_session(request: Request) -> Iterator[Session]:
-    """The session of an endpoint that does all its work, the sign-in check included, in
-    one trip through the thread pool (`caller_of`): a connection is held only while that
-    thread runs, never while the request waits for a thread."""
-    with Session(request.app.state.engine) as session:
-        yield session
-
-
 def get_session(request: Request) -> Iterator[Session]:
-    with request_session(request) as session:
+    with Session(request.app.state.engine) as session:
         yield session
 
 
@@ -50,22 +39,13 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def caller_of(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Authenticated:
-    """The caller, checked in `session` (which goes on to serve the request)."""
-    caller = authenticate(session, credentials.credentials if credentials else None)
-    if inspect(caller.user).expired:  # `authenticate` committed (a device's last_seen)
-        session.refresh(caller.user)
-    return caller
-
-
 def current_user(session: SessionDep, credentials: BearerToken) -> Authenticated:
-    caller = caller_of(session, credentials)
+    caller = authenticate(session, credentials.credentials if credentials else None)
     # The endpoint runs in a thread of its own, which it may have to wait for: give the
-    # connection back to the pool meanwhile (the caller's rows stay loaded, detached).
+    # connection back to the pool meanwhile (the caller's user is detached already).
     # Holding it, 500 devices deadlocked each server process until the pool's timeout:
     # the pool's connections held by requests waiting for a thread, every thread held by a
     # request waiting for a connection (bench.many_devices, docs/benchmarks.md).
-    session.expunge_all()
     session.commit()
     return caller
 

@@ -19,6 +19,7 @@ from server.openapi import install_openapi
 from server.retention import RetentionSweeper
 from server.routes import admin, auth, reports
 from server.sync import routes as sync
+from server.sync.direct import DirectSync
 from server.web_app import mount_web_app
 from shared.hlc import Clock
 
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, lifespan: Any = None) -> FastAP
     app.state.clock = Clock(f"server-{secrets.token_hex(4)}")
     install_error_handlers(app)
     install_openapi(app)
+    # Innermost: push and pull, answered ahead of FastAPI's router, inside every guard below.
+    app.add_middleware(DirectSync, state=app.state)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside our routes: it sees every failure (a lost database: 503 with Retry-After).
     app.add_middleware(ContainFailures, retry_after=settings.retry_after_seconds)

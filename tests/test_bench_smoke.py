@@ -6,7 +6,7 @@ import json
 import psycopg
 import pytest
 
-from bench import faults_under_load, push_loop, store_bench
+from bench import faults_under_load, push_loop, request_cost, store_bench
 from bench.loopback import PG_ADMIN_URL
 from tests.databases import pg_unavailable
 
@@ -30,6 +30,15 @@ def test_push_loop_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert loops["sqlite"]["n"] == 200 and loops["sqlite"]["push_us"] > 0
     assert loops["sqlite"]["vs_raw"] > 0
     assert lines[0] == "python -m bench.push_loop --n 200 --databases sqlite"
+
+
+def test_request_cost_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    request_cost.main(["--n", "5", "--database", "sqlite"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "python -m bench.request_cost --n 5 --database sqlite"
+    [figures] = [json.loads(line) for line in lines if line.startswith("{")]
+    assert figures["empty pull, teacher"]["wall_ms"] > 0
+    assert figures["push of one round"]["server_cpu_ms"] >= 0
 
 
 def test_faults_under_load_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,9 +55,11 @@ def cursor_key(session: Session) -> bytes:
     return key
 
 
-def current_subscriptions(session: Session, caller: Authenticated) -> frozenset[Subscription]:
+def current_subscriptions(
+    connection: Connection | Session, caller: Authenticated
+) -> frozenset[Subscription]:
     class_ids = (
-        scopes.class_ids_of(session, caller.user.id) if caller.role is Role.CLASS_TEACHER else []
+        scopes.class_ids_of(connection, caller.user.id) if caller.role is Role.CLASS_TEACHER else []
     )
     return scopes.subscriptions(caller.role, caller.user.id, class_ids)
 
@@ -105,16 +107,25 @@ def _records(postgresql: bool) -> Select[*tuple[Any, ...]]:
     return select_columns(*_COLUMNS[postgresql])
 
 
-def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) -> dict[str, Any]:
+def pull(
+    session: Session,
+    caller: Authenticated,
+    req: PullRequest,
+    key: bytes,
+    committed: int | None = None,
+) -> dict[str, Any]:
     """One page of changes and removals, as the wire's dict for `orjson.dumps`.
 
     Record values are `orjson.Fragment`s of the stored JSON text, spliced in as they are.
+    `committed` is the change counter's value if the caller read it already (with the
+    sign-in): records are read up to it, and a later number waits for the next pull.
     """
     limit = min(req.limit, MAX_PULL_LIMIT)
     postgresql = session.get_bind().dialect.name == "postgresql"
-    # The page's queries through Core: rows as they are, without the ORM's loading.
+    # The page's queries through Core, on the session's connection: rows as they are,
+    # without the ORM's loading nor its way through each statement.
     connection = session.connection()
-    now = current_subscriptions(session, caller)
+    now = current_subscriptions(connection, caller)
     if req.cursor is None:
         state = CursorState(caller.user.id, 0, now)
     else:
@@ -160,16 +171,15 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
 
     more = bool(state.phases)
     if budget > 0 and not state.phases:
-        committed = int(
-            session.execute(text("SELECT last_seq FROM seq_counter WHERE id = 1")).scalar_one()
-        )
+        if committed is None:
+            committed = int(connection.execute(_COUNTER).scalar_one())
         if committed > state.seq:  # else nothing was numbered since: no query to make
             rows = _in_seq_order(connection, postgresql, now, state.seq, committed, budget + 1)
             more = len(rows) > budget
             rows = rows[:budget]
             high = rows[-1].seq if more else committed
             changes.extend(rows)
-            _left_scope(session, state.seq, high, before | now, now, removed)
+            _left_scope(connection, state.seq, high, before | now, now, removed)
             state.seq = high
 
     return {
@@ -178,6 +188,9 @@ def pull(session: Session, caller: Authenticated, req: PullRequest, key: bytes) 
         "cursor": encode(state, key),
         "has_more": more,
     }
+
+
+_COUNTER = text("SELECT last_seq FROM seq_counter WHERE id = 1")
 
 
 def _in_seq_order(
@@ -272,7 +285,7 @@ def _moves_query(subs: frozenset[Subscription], after: int, upto: int) -> Any:
 
 
 def _left_scope(
-    session: Session,
+    connection: Connection,
     after: int,
     upto: int,
     could_have: frozenset[Subscription],
@@ -282,17 +295,19 @@ def _left_scope(
     """Records that moved out of a bucket the device read, and are not readable now."""
     moved = [
         move
-        for move in session.execute(_moves_query(could_have, after, upto)).all()
+        for move in connection.execute(_moves_query(could_have, after, upto)).all()
         if scopes.visible(could_have, move.from_bucket, move.scope_collection)
     ]
-    where = _where_now(session, moved)
+    where = _where_now(connection, moved)
     for move in moved:
         now_in = where.get((move.collection, move.record_id))
         if now_in is None or not scopes.visible(now, *now_in):
             removed[(move.collection, str(move.record_id))] = None
 
 
-def _where_now(session: Session, moves: list[Row[Any]]) -> dict[tuple[str, Any], tuple[str, str]]:
+def _where_now(
+    connection: Connection, moves: list[Row[Any]]
+) -> dict[tuple[str, Any], tuple[str, str]]:
     """(bucket, scope collection) of the records that moved, as they are now (absent: gone),
     read a collection at a time by the primary key: a retention sweep moves hundreds of
     records out of one class at once, and reading them one by one took 0.5 ms each."""
@@ -304,7 +319,7 @@ def _where_now(session: Session, moves: list[Row[Any]]) -> dict[tuple[str, Any],
         ordered = sorted(record_ids)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
-            rows = session.execute(
+            rows = connection.execute(
                 select_columns(
                     col(Record.record_id), col(Record.bucket), col(Record.scope_collection)
                 ).where(col(Record.collection) == collection, col(Record.record_id).in_(chunk))

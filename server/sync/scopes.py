@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Text, and_, cast, false, not_, or_
+from sqlalchemy import ColumnElement, Connection, Text, and_, cast, false, not_, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col
 
@@ -175,7 +175,7 @@ def class_ids_query(user_id: uuid.UUID) -> Any:
     )
 
 
-def class_ids_of(session: Session, user_id: uuid.UUID) -> list[str]:
+def class_ids_of(session: Session | Connection, user_id: uuid.UUID) -> list[str]:
     """The classes that name this user among their teachers."""
     me = str(user_id)
     return [
