@@ -381,9 +381,24 @@ def _check_new(
         except (InvalidValue, UnknownField) as exc:
             whole = exc
     if isinstance(whole, InvalidValue | UnknownField):
+        _refuse_if_removed(change)
         raise Rejected("invalid_value", f"A new record needs: {whole}") from whole
     _check_links(batch, spec, None, whole, whole, {}, change)
     return whole
+
+
+def _refuse_if_removed(change: Change) -> None:
+    """A change to a record the server does not have, made on top of a version the device
+    had (`base_seq`), and not a whole record: the record was there and is gone (records
+    leave the server only by the retention purge). Said as such, not as a new record's
+    missing fields."""
+    if change.base_seq is not None:
+        raise Rejected(
+            "record_removed",
+            "This record is no longer on the server (a case closed longer ago than the"
+            " school keeps them is deleted, with what went with it); the change cannot be"
+            " saved.",
+        )
 
 
 def _check_settings_id(spec: Collection, change: Change) -> None:
@@ -409,6 +424,8 @@ def _check_values(
         try:
             spec.schema.model_validate(merged)
         except ValidationError as exc:
+            if existing is None:
+                _refuse_if_removed(change)
             what = "A new record needs" if existing is None else "The record would break"
             raise Rejected("invalid_value", f"{what}: {first_error(exc)}") from exc
     _check_links(batch, spec, existing, merged, cleaned, base, change)

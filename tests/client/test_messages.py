@@ -107,6 +107,15 @@ def test_a_refusal_only_the_server_can_tell_names_the_field() -> None:
     _said_plainly(forbidden, "Sick student")
 
 
+def test_an_edit_of_a_case_the_server_no_longer_keeps_is_said_as_such() -> None:
+    detail = "This record is no longer on the server (a case closed longer ago than…"
+    zh = rejected_text("sick_cases", {"status": "open"}, "record_removed", detail, "zh")
+    assert zh == "服务器已不再保存这条患病学生记录 (结案已久), 此修改无法保存。"
+    en = rejected_text("follow_ups", {"note": "又发热"}, "record_removed", detail, "en")
+    assert en.startswith("This ") and "no longer kept on the server" in en
+    _said_plainly(en, t("collection.follow_ups", "en"))
+
+
 def test_labels_skip_map_entry_ids_and_fall_back_to_the_collection() -> None:
     assert field_label("disinfection_rounds", ("items", "wipe_desks", "note"), "zh") == "备注"
     assert field_label("checklist_templates", ("items", "a"), "en") == "Items"

@@ -264,9 +264,22 @@ def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_ba
     # Edits made offline before the phone heard: a reopening, an edit of the follow-up,
     # and a new follow-up of the case. Each is refused with its reason; none is a 500,
     # and none makes a half record of what the school chose to forget.
+    seen = {r["record_id"]: r["seq"] for r in got}
     results = teacher.push(
-        teacher.change("sick_cases", case_id, {"status": "open"}, hlc=stamp(teacher, 1)),
-        teacher.change("follow_ups", follow_up_id, {"note": "又发热"}, hlc=stamp(teacher, 1)),
+        teacher.change(
+            "sick_cases",
+            case_id,
+            {"status": "open"},
+            hlc=stamp(teacher, 1),
+            base_seq=seen[case_id],
+        ),
+        teacher.change(
+            "follow_ups",
+            follow_up_id,
+            {"note": "又发热"},
+            hlc=stamp(teacher, 1),
+            base_seq=seen[follow_up_id],
+        ),
         teacher.change(
             "follow_ups",
             new_id(),
@@ -275,7 +288,14 @@ def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_ba
         ),
     )
     assert [r["status"] for r in results] == ["rejected"] * 3, results
-    assert all(r["error"]["code"] and r["error"]["message"] for r in results), results
+    codes = [r["error"]["code"] for r in results]
+    assert codes == ["record_removed", "record_removed", "invalid_value"], results
+    assert "no sick_cases record" in results[2]["error"]["message"]  # the phone: "gone"
+    # Without what the phone had seen, an edit is a new record's: its missing fields.
+    [partial] = teacher.push(
+        teacher.change("sick_cases", case_id, {"status": "open"}, hlc=stamp(teacher, 1))
+    )
+    assert partial["error"]["code"] == "invalid_value", partial
     assert bucket_of(app, "sick_cases", case_id) is None
     assert bucket_of(app, "follow_ups", follow_up_id) is None
 
