@@ -265,26 +265,17 @@ def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_ba
     # and a new follow-up of the case. Each is refused with its reason; none is a 500,
     # and none makes a half record of what the school chose to forget.
     seen = {r["record_id"]: r["seq"] for r in got}
+
+    def offline(collection: str, record_id: str, fields: dict, **kw: object) -> dict:
+        return teacher.change(collection, record_id, fields, hlc=stamp(teacher, 1), **kw)
+
     results = teacher.push(
-        teacher.change(
-            "sick_cases",
-            case_id,
-            {"status": "open"},
-            hlc=stamp(teacher, 1),
-            base_seq=seen[case_id],
-        ),
-        teacher.change(
-            "follow_ups",
-            follow_up_id,
-            {"note": "又发热"},
-            hlc=stamp(teacher, 1),
-            base_seq=seen[follow_up_id],
-        ),
-        teacher.change(
+        offline("sick_cases", case_id, {"status": "open"}, base_seq=seen[case_id]),
+        offline("follow_ups", follow_up_id, {"note": "又发热"}, base_seq=seen[follow_up_id]),
+        offline(
             "follow_ups",
             new_id(),
             {"case_id": case_id, "visit_date": "2026-09-04", "method": "home_visit"},
-            hlc=stamp(teacher, 1),
         ),
     )
     assert [r["status"] for r in results] == ["rejected"] * 3, results
@@ -292,9 +283,7 @@ def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_ba
     assert codes == ["record_removed", "record_removed", "invalid_value"], results
     assert "no sick_cases record" in results[2]["error"]["message"]  # the phone: "gone"
     # Without what the phone had seen, an edit is a new record's: its missing fields.
-    [partial] = teacher.push(
-        teacher.change("sick_cases", case_id, {"status": "open"}, hlc=stamp(teacher, 1))
-    )
+    [partial] = teacher.push(offline("sick_cases", case_id, {"status": "open"}))
     assert partial["error"]["code"] == "invalid_value", partial
     assert bucket_of(app, "sick_cases", case_id) is None
     assert bucket_of(app, "follow_ups", follow_up_id) is None
