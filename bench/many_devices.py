@@ -9,9 +9,11 @@ A fresh database with the demo school and `python -m server.cli serve --workers 
 loopback. Simulated devices (asyncio and httpx, protocol version 1 on the wire, one
 connection each) sign in as the demo's cleaners, lead, class teachers and counselors,
 pull their scope, then for the given time repeat: push a small batch (new records and edits
-of their own: rounds; sick cases and follow-ups; counseling cases and interventions), pull
-until up to date, pause (uniform, mean `--pause` s). A push whose reply is lost is sent
-again with the same change ids.
+of their own: rounds; sick cases and follow-ups; counseling cases and interventions) asking
+for the pull with it, as the app does, and pull on if there is more (`--apart`: push, then
+pull, two requests, as before), pause (uniform, mean `--pause` s). A push whose reply is
+lost is sent again with the same change ids. A push's latency is the whole request's, its
+pull included: what the phone waits for.
 
 Afterwards every device pulls once more, and the checks run: every acknowledged change_id
 is in the server's `changes` table exactly once with the acknowledged seq; no device
@@ -134,27 +136,35 @@ class Device:
                 break
             if timed:
                 self.pull_ms.append((time.perf_counter() - started) * 1000)
-            for change in page["changes"]:
-                key = (change["collection"], str(change["record_id"]))
-                seen = (*key, int(change["seq"]))
-                if seen in self.seen:
-                    self.doubled += 1
-                self.seen.add(seen)
-                self.held[key] = int(change["seq"])
-                self.received += 1
-                if change["collection"] in ("areas", "students", "classes"):
-                    self.scope.setdefault(change["collection"], {})[key[1]] = change["fields"]
-            for gone in page["removed"]:
-                self.held.pop((gone["collection"], str(gone["record_id"])), None)
-            self.cursor = page["cursor"]
-            if not page["has_more"]:
+            if not self.take(page):
                 return
+
+    def take(self, page: dict[str, Any]) -> bool:
+        """Store a pulled page; whether there is more."""
+        for change in page["changes"]:
+            key = (change["collection"], str(change["record_id"]))
+            seen = (*key, int(change["seq"]))
+            if seen in self.seen:
+                self.doubled += 1
+            self.seen.add(seen)
+            self.held[key] = int(change["seq"])
+            self.received += 1
+            if change["collection"] in ("areas", "students", "classes"):
+                self.scope.setdefault(change["collection"], {})[key[1]] = change["fields"]
+        for gone in page["removed"]:
+            self.held.pop((gone["collection"], str(gone["record_id"])), None)
+        self.cursor = page["cursor"]
+        return bool(page["has_more"])
 
     # Push ------------------------------------------------------------------------------------
 
-    async def push(self, size: int) -> None:
+    async def push(self, size: int, then_pull: bool = False) -> bool:
+        """Push `size` changes (asking for the pull with them, with `then_pull`); whether
+        the device is up to date after it."""
         changes = [self.change() for _ in range(size)]
-        body = {"device_id": self.device_id, "changes": changes}
+        body: dict[str, Any] = {"device_id": self.device_id, "changes": changes}
+        if then_pull:
+            body["pull"] = {"cursor": self.cursor, "limit": PAGE}
         started = time.perf_counter()
         for attempt in itertools.count():
             try:
@@ -173,6 +183,8 @@ class Device:
                 self.own_seq[(change["collection"], change["record_id"])] = int(result["seq"])
             else:
                 self.rejected.append(f"{change['collection']}: {result['error']['code']}")
+        page = reply.get("pull")
+        return page is not None and not self.take(page)
 
     def change(self) -> dict[str, Any]:
         collection, record_id, fields = self._edit()
@@ -254,14 +266,16 @@ class Device:
 
     # The loop --------------------------------------------------------------------------------
 
-    async def run(self, until: float, batch: int, pause: float) -> None:
+    async def run(self, until: float, batch: int, pause: float, apart: bool = False) -> None:
         # Phones do not all sync at the same instant: each starts somewhere in its first
         # pause. (Started together, every device's first push arrived in the same few
         # milliseconds, a burst no school makes, and its queue alone set the p95.)
         await asyncio.sleep(self.rng.uniform(0, 2 * pause))
         while time.monotonic() < until:
-            await self.push(self.rng.randint(1, batch))
-            await self.pull(timed=True)
+            # As the app syncs: the pull asked with the push, and pulled on only if there
+            # is more (or, `apart`, as before: a push, then a pull).
+            if not await self.push(self.rng.randint(1, batch), then_pull=not apart):
+                await self.pull(timed=True)
             if pause > 0:
                 left = until - time.monotonic()
                 await asyncio.sleep(max(0.0, min(left, self.rng.uniform(0, 2 * pause))))
@@ -311,6 +325,7 @@ async def simulate(
     pause: float,
     seed: int,
     server_cpu: Callable[[], float],
+    apart: bool = False,
 ) -> tuple[list[Device], float, list[float], tuple[float, float, float]]:
     """The fleet signs in and pulls its scope, then runs for `seconds`; the fleet, the
     time it ran, the event loop's lags, and the CPU seconds the devices and the server
@@ -331,7 +346,7 @@ async def simulate(
     until = started + seconds
     lags: list[float] = []
     await asyncio.wait_for(
-        asyncio.gather(_loop_lag(until, lags), *(d.run(until, batch, pause) for d in fleet)),
+        asyncio.gather(_loop_lag(until, lags), *(d.run(until, batch, pause, apart) for d in fleet)),
         timeout=seconds + 10 * HTTP_TIMEOUT,
     )
     elapsed = time.monotonic() - started
@@ -411,6 +426,7 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
                         args.pause,
                         args.seed,
                         server.cpu_seconds,
+                        args.apart,
                     )
                 )
                 load_after = os.getloadavg()[0]
@@ -437,6 +453,7 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
         "database": args.database,
         "seconds": round(elapsed, 1),
         "pause_s": args.pause,
+        "pull_with_push": not args.apart,
         "changes_per_s": round(checks["acked"] / elapsed, 1),
         "pushes": len(push_ms),
         "push_p50_ms": round(percentile(push_ms, 0.50), 1),
@@ -541,6 +558,11 @@ def main(argv: list[str] | None = None) -> None:
         " a tenth of them as lead)",
     )
     parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="each sync as a push, then a pull (before the pull came with the push)",
+    )
+    parser.add_argument(
         "--target-p95", type=float, default=250.0, help="push p95 (ms) the search keeps under"
     )
     parser.add_argument(
@@ -554,6 +576,7 @@ def main(argv: list[str] | None = None) -> None:
         f"python -m bench.many_devices --devices {' '.join(map(str, args.devices))}"
         f" --seconds {args.seconds:g} --workers {args.workers} --database {args.database}"
         f" --batch {args.batch} --pause {args.pause:g} --roster {args.roster}"
+        + (" --apart" if args.apart else "")
     )
     results = []
     for devices in args.devices:

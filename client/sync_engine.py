@@ -102,6 +102,8 @@ class SyncEngine:
         self.token = token
         self.batch_size = min(batch_size, MAX_BATCH)
         self.page_limit = page_limit
+        # Whether a push may ask for the pull too (servers before it refuse the key).
+        self.pull_with_push = True
         self._rng = rng
 
     # The whole sync ------------------------------------------------------------------
@@ -110,8 +112,8 @@ class SyncEngine:
         """Push everything pending, then pull until up to date."""
         report = SyncReport()
         try:
-            self.push(report)
-            self.pull(report)
+            if not self._push_batches(report, pull=True):
+                self.pull(report)
         except StoreWiped:
             raise  # nothing is left to take notes in
         except SyncError as exc:
@@ -167,16 +169,25 @@ class SyncEngine:
     # Push -----------------------------------------------------------------------------
 
     def push(self, report: SyncReport | None = None) -> SyncReport:
+        """Push the outbox in batches (see `_push_batches`)."""
+        report = report or SyncReport()
+        self._push_batches(report, pull=False)
+        return report
+
+    def _push_batches(self, report: SyncReport, *, pull: bool) -> bool:
         """Push the outbox in batches. While the server works on one batch (when the
         transport can wait for it in the background), the results of the one before are
         recorded and the next is read: the outbox's rows never change once written, and a
         batch is sent only once the one before it was answered, so the server sees the
         changes in order. Results are recorded in order too, each batch in one transaction;
         stopping anywhere leaves unrecorded batches in the outbox, sent again next time
-        (and answered `duplicate`)."""
-        report = report or SyncReport()
+        (and answered `duplicate`).
+
+        With `pull`, the last batch also asks for the pull's first page, which the server
+        answers once the batch is in: a sync with a few changes is one round trip. True
+        when that page was stored and was the last (the device is up to date)."""
         size = self.batch_size
-        batch = self._batch(size)
+        batch = self._batch(size, pull=pull)
         answered: tuple[list[OutboxEntry] | list[EncodedEntry], Reply] | None = None
         while batch is not None:
             entries, body = batch
@@ -184,31 +195,57 @@ class SyncEngine:
             if answered is not None:
                 self._record(*answered, report)
                 answered = None
-            upcoming = self._batch(size, after=entries[-1].change_id)
+            upcoming = self._batch(size, after=entries[-1].change_id, pull=pull)
             reply = self._result(pending)
             if reply.status == 413 and size > 1:
                 # Everything before this batch is recorded: it heads the outbox again.
                 size = max(1, size // 2)
+                batch = self._batch(size, pull=pull)
+                continue
+            if reply.status == 422 and "pull" in body and self.pull_with_push:
+                # A server from before pulls came with pushes refuses the key: ask apart.
+                self.pull_with_push = False
                 batch = self._batch(size)
                 continue
             self._raise_for(reply)
             answered = (entries, reply)
             batch = upcoming
-        if answered is not None:
-            self._record(*answered, report)
-        return report
+        if answered is None:
+            return False
+        self._record(*answered, report)
+        page = answered[1].body.get("pull")
+        if not page:  # not asked for, or not answered (the sync pulls on its own)
+            return False
+        self._store_page(page, report)
+        return not page["has_more"]
 
     def _batch(
-        self, size: int, after: str | None = None
+        self, size: int, after: str | None = None, *, pull: bool = False
     ) -> tuple[list[OutboxEntry] | list[EncodedEntry], EncodedBody] | None:
+        """The next batch and its body; the last one asks for the pull too, with `pull`
+        (while the server takes it)."""
         if getattr(self.transport, "sends_encoded", False) and hasattr(
             self.store, "pending_encoded"
         ):
             # The values go out as the text the outbox holds, neither parsed nor encoded.
-            texts, wire = _fit_encoded(self.store.pending_encoded(size, after), MAX_BATCH_BYTES)
-            return (texts, self._encoded_body(texts, wire)) if texts else None
-        entries, changes = _fit(self.store.pending(size, after), MAX_BATCH_BYTES)
-        return (entries, self._push_body(changes)) if entries else None
+            pending = self.store.pending_encoded(size, after)
+            texts, wire = _fit_encoded(pending, MAX_BATCH_BYTES)
+            if not texts:
+                return None
+            then = self._pull_after(pull and len(texts) == len(pending) < size)
+            return texts, self._encoded_body(texts, wire, then)
+        outbox = self.store.pending(size, after)
+        entries, changes = _fit(outbox, MAX_BATCH_BYTES)
+        if not entries:
+            return None
+        then = self._pull_after(pull and len(entries) == len(outbox) < size)
+        return entries, self._push_body(changes, then)
+
+    def _pull_after(self, last: bool) -> dict[str, Any] | None:
+        """What the last batch of a sync asks to pull, from where the store is."""
+        if not (last and self.pull_with_push):
+            return None
+        return {"cursor": self.store.cursor(), "limit": self.page_limit}
 
     def _record(
         self, sent: list[OutboxEntry] | list[EncodedEntry], reply: Reply, report: SyncReport
@@ -220,21 +257,29 @@ class SyncEngine:
             report.conflicts += outcome.status == "conflict"
             report.rejected += outcome.status == "rejected"
 
-    def _push_body(self, changes: list[tuple[dict[str, Any], bytes]]) -> EncodedBody:
+    def _push_body(
+        self, changes: list[tuple[dict[str, Any], bytes]], pull: dict[str, Any] | None
+    ) -> EncodedBody:
         # Each change was encoded once to measure it; the body is made of those bytes.
-        head = codec.dumps({"device_id": self.store.device_id})[:-1]
-        encoded = head + b',"changes":[' + b",".join(e for _, e in changes) + b"]}"
-        return EncodedBody(
-            {"device_id": self.store.device_id, "changes": [c for c, _ in changes]}, encoded
-        )
+        return self._body([c for c, _ in changes], [e for _, e in changes], pull)
 
-    def _encoded_body(self, entries: list[EncodedEntry], wire: list[bytes]) -> EncodedBody:
+    def _encoded_body(
+        self, entries: list[EncodedEntry], wire: list[bytes], pull: dict[str, Any] | None
+    ) -> EncodedBody:
         """The request as bytes; as a dict (which a transport that sends bytes never
         reads) it names the changes without their values."""
-        head = codec.dumps({"device_id": self.store.device_id})[:-1]
-        encoded = head + b',"changes":[' + b",".join(wire) + b"]}"
         heads = [{"change_id": e.change_id, "record_id": e.record_id} for e in entries]
-        return EncodedBody({"device_id": self.store.device_id, "changes": heads}, encoded)
+        return self._body(heads, wire, pull)
+
+    def _body(
+        self, changes: list[dict[str, Any]], wire: list[bytes], pull: dict[str, Any] | None
+    ) -> EncodedBody:
+        body: dict[str, Any] = {"device_id": self.store.device_id, "changes": changes}
+        head = codec.dumps({"device_id": self.store.device_id})[:-1]
+        tail = b"]}" if pull is None else b'],"pull":' + codec.dumps(pull) + b"}"
+        if pull is not None:
+            body["pull"] = pull
+        return EncodedBody(body, head + b',"changes":[' + b",".join(wire) + tail)
 
     # Pull -----------------------------------------------------------------------------
 
@@ -255,11 +300,14 @@ class SyncEngine:
             page = reply.body
             if page["has_more"]:
                 pending = self._begin_pull(page["cursor"])
-            self.store.apply_pull_page(page["changes"], page["removed"], page["cursor"])
-            report.pulled += len(page["changes"])
-            report.removed += len(page["removed"])
+            self._store_page(page, report)
             if not page["has_more"]:
                 return report
+
+    def _store_page(self, page: dict[str, Any], report: SyncReport) -> None:
+        self.store.apply_pull_page(page["changes"], page["removed"], page["cursor"])
+        report.pulled += len(page["changes"])
+        report.removed += len(page["removed"])
 
     def _begin_pull(self, cursor: str | None) -> PendingReply:
         body = {"device_id": self.store.device_id, "cursor": cursor, "limit": self.page_limit}

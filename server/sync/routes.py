@@ -12,15 +12,24 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.datastructures import State
 
-from server.accounts import authenticate, authenticate_with_counter
+from server.accounts import Authenticated, authenticate, authenticate_with_counter
 from server.deps import BearerToken
 from server.errors import ApiError
+from server.failures import database_unavailable
 from server.sync import pull as pulling
 from server.sync import push as pushing
-from shared.schemas.wire import ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse
+from shared.schemas.wire import (
+    ErrorBody,
+    PullAfter,
+    PullRequest,
+    PullResponse,
+    PushAnswer,
+    PushRequest,
+)
 
 
 class _OrjsonRequest(Request):
@@ -55,18 +64,45 @@ _errors: dict[int | str, dict[str, Any]] = {
 # for a thread; the answer is encoded there too (a pull's page is up to megabytes).
 
 
-def answer_push(state: State, token: str | None, body: PushRequest) -> bytes:
-    with Session(state.engine) as session:
-        caller = authenticate(session, token)
-        result = pushing.push(session, state.clock, caller, body)
-    return orjson.dumps(result.model_dump(mode="json"))
-
-
 # A pull only reads, each statement on its own: the counter, then records numbered up to
 # it (the no-gap rule holds statement by statement, `server.sync.pull`). PostgreSQL reads
 # committed data statement by statement in a transaction too, so the transaction's BEGIN
 # and ROLLBACK were two round trips of the pull's four or five, for nothing.
 _READS = {"isolation_level": "AUTOCOMMIT"}
+
+
+def answer_push(state: State, token: str | None, body: PushRequest) -> bytes:
+    with Session(state.engine) as session:
+        caller = authenticate(session, token)
+        answer = pushing.push(session, state.clock, caller, body).model_dump(mode="json")
+        if body.pull is not None:
+            answer.update(_pull_after(session, caller, body.device_id, body.pull))
+    return orjson.dumps(answer)
+
+
+def _pull_after(
+    session: Session, caller: Authenticated, device_id: str, after: PullAfter
+) -> dict[str, Any]:
+    """The pull a push asked for, once the push is committed: the page a pull from that
+    cursor would give now (the device's own changes among it), read as `answer_pull` reads
+    (the counter first, then records numbered up to it). The push stands whatever happens
+    here: a pull that cannot be answered says why beside the push's results, and the
+    device pulls on its own (an unknown cursor, a database gone in between)."""
+    session.commit()  # the push's (PostgreSQL's was committed by the write's own statements)
+    request = PullRequest.model_construct(  # the same fields, validated with the push
+        device_id=device_id, cursor=after.cursor, limit=after.limit
+    )
+    try:
+        session.connection(execution_options=_READS)
+        page = pulling.pull(session, caller, request, pulling.cursor_key(session))
+    except ApiError as error:
+        return {"pull": None, "pull_error": {"code": error.code, "message": error.message}}
+    except SQLAlchemyError as error:
+        if not database_unavailable(error):
+            raise
+        message = "The server's database could not be reached for the pull; pull again."
+        return {"pull": None, "pull_error": {"code": "database_unavailable", "message": message}}
+    return {"pull": page}
 
 
 def answer_pull(state: State, token: str | None, body: PullRequest) -> bytes:
@@ -80,7 +116,7 @@ def answer_pull(state: State, token: str | None, body: PullRequest) -> bytes:
     return orjson.dumps(page)
 
 
-@router.post("/push", response_model=PushResponse, responses=_errors)
+@router.post("/push", response_model=PushAnswer, responses=_errors)
 def push(body: PushRequest, request: Request, credentials: BearerToken) -> Response:
     token = credentials.credentials if credentials else None
     return Response(answer_push(request.app.state, token, body), media_type="application/json")

@@ -68,10 +68,19 @@ class Change(Message):
     deleted: bool = False
 
 
+class PullAfter(Message):
+    """A pull asked for with a push: answered from this cursor once the push is applied."""
+
+    cursor: str | None = Field(default=None, max_length=20_000)
+    limit: int = Field(default=DEFAULT_PULL_LIMIT, ge=1)
+
+
 class PushRequest(Message):
     device_id: DeviceId
     # More than MAX_BATCH_CHANGES is the protocol's `413 batch_too_large`, said by the server.
     changes: list[Change]
+    # The sync's pull in the same round trip (an addition to version 1; see the protocol).
+    pull: PullAfter | None = None
 
 
 class ChangeStatus(StrEnum):
@@ -120,6 +129,14 @@ class PullResponse(BaseModel):
     removed: list[RemovedRecord]
     cursor: str | None
     has_more: bool
+
+
+class PushAnswer(PushResponse):
+    """A push's answer as the wire has it: with the page of the pull it asked for (`pull`
+    only when asked; null, with `pull_error`, when that pull could not be answered)."""
+
+    pull: PullResponse | None = None
+    pull_error: ErrorDetail | None = None
 
 
 # Administration (a lead's token) ------------------------------------------------------
