@@ -150,6 +150,18 @@ class Move(SQLModel, table=True):
     scope_collection: str = Field(max_length=64)
 
 
+class PurgedRecord(SQLModel, table=True):
+    """A record the retention purge deleted: its id only, so that no change can make it
+    again (its change history went with it, so a creation sent again would not be known
+    as a `duplicate`)."""
+
+    __tablename__ = "purged_records"
+
+    collection: str = Field(max_length=64, primary_key=True)
+    record_id: uuid.UUID = Field(primary_key=True)
+    purged_at: datetime = _when(default_factory=utcnow)
+
+
 class ServerKey(SQLModel, table=True):
     """Random keys made once per database and shared by every server process."""
 

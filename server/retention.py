@@ -10,7 +10,8 @@ while archived (an edit made offline) stays archived and is removed again.
 
 **On the server** (`CAREROUNDS_KEEP_CLOSED_CASES_DAYS`, default unset: forever): an
 archived case closed longer than that is deleted with what went with it, and with their
-change history. Who opened a counseling case (`case_views`) is an audit entry and is kept.
+change history; their ids are kept (`purged_records`), and a change to one is refused.
+Who opened a counseling case (`case_views`) is an audit entry and is kept.
 
 `sweep` runs in every server process once an hour (`RetentionSweeper`), and on demand as
 `carerounds-server retention`. Running it twice, or in several processes at once, does no
@@ -29,8 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server.models import ChangeLog, Record, utcnow
-from server.records import RecordWriter
+from server.models import ChangeLog, PurgedRecord, Record, utcnow
+from server.records import COUNTER, RecordWriter
 from server.records.rows import _keys_in
 from server.sync import scopes
 from shared import retention
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 RECORDS: sa.Table = Record.__table__  # type: ignore[attr-defined]
 CHANGES: sa.Table = ChangeLog.__table__  # type: ignore[attr-defined]
+PURGED: sa.Table = PurgedRecord.__table__  # type: ignore[attr-defined]
 _BATCH = 200  # cases per transaction
 
 
@@ -150,6 +152,19 @@ def purge(session: Session, keep_days: int, now: datetime | None = None) -> tupl
             if row.collection == "conflicts"
             and (row.scope_collection, row.fields.get("record_id")) in about
         }
+        # Under the change counter's lock (a push writing at the same moment sees the
+        # records gone, and plans again), and only for records still there (a sweep in
+        # another process may have purged them first), their ids are kept: a change to
+        # one is refused from now on, even the creation sent again by a phone long away.
+        counter = COUNTER.c.last_seq
+        session.execute(sa.update(COUNTER).where(COUNTER.c.id == 1).values(last_seq=counter))
+        when = sa.literal(now, PURGED.c.purged_at.type)
+        still_there = sa.select(RECORDS.c.collection, RECORDS.c.record_id, when).where(
+            _keys_in(keys)
+        )
+        session.execute(
+            sa.insert(PURGED).from_select(["collection", "record_id", "purged_at"], still_there)
+        )
         for table in (RECORDS, CHANGES):
             session.execute(sa.delete(table).where(_keys_in(keys, table)))
         session.commit()

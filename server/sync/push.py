@@ -26,7 +26,9 @@ from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
+from server.models import PurgedRecord
 from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid, ids_in
+from server.records.rows import _keys_in
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.health import close_problem
@@ -70,11 +72,15 @@ class _Batch:
     device_id: str
     now_ms: int
     my_class_buckets: set[str] = field(default_factory=set)
+    # Records of the batch the retention purge deleted (a change to one is refused).
+    purged: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     user_text: str = field(init=False, default="")  # user_id as fields name people
 
     def __post_init__(self) -> None:
         self.user_text = str(self.user_id)
 
+
+PURGED: sa.Table = PurgedRecord.__table__  # type: ignore[attr-defined]
 
 # Optimistic writes tried before a push waits for the lock (PostgreSQL).
 ATTEMPTS = 4
@@ -99,6 +105,7 @@ def push(session: Session, clock: Clock, caller: Authenticated, req: PushRequest
     done = _already_applied(session, change_ids)
     if batch.role is Role.CLASS_TEACHER:
         batch.my_class_buckets = _class_buckets(session, batch.user_id)
+    batch.purged = _purged(writer, req.changes)
     results = _plan(batch, req.changes, done)
 
     if writer.postgresql:
@@ -131,6 +138,7 @@ def _rebase(
     done = _already_applied(session, [c.change_id for c in changes])  # a retry's, maybe
     if classes:
         batch.my_class_buckets = _class_buckets(session, batch.user_id)
+    batch.purged = _purged(writer, changes)  # a purge, maybe
     return _plan(batch, changes, done)
 
 
@@ -143,6 +151,23 @@ def _response(writer: RecordWriter, results: list[ChangeResult]) -> PushResponse
 
 def _class_buckets(session: Session, user_id: uuid.UUID) -> set[str]:
     return {scopes.class_bucket(c) for c in scopes.class_ids_of(session, user_id)}
+
+
+def _purged(writer: RecordWriter, changes: list[Change]) -> set[tuple[str, uuid.UUID]]:
+    """The records of the batch that the server does not have and the purge deleted: one
+    query, made only when the batch names such a record of a collection the purge
+    deletes (never for rounds)."""
+    absent = {
+        (c.collection, c.record_id)
+        for c in changes
+        if c.collection in scopes.PURGEABLE and writer.row(c.collection, c.record_id) is None
+    }
+    if not absent:
+        return set()
+    rows = writer.session.execute(
+        sa.select(PURGED.c.collection, PURGED.c.record_id).where(_keys_in(absent, PURGED))
+    )
+    return {(row.collection, row.record_id) for row in rows}
 
 
 def _keys_read(changes: list[Change]) -> set[tuple[str, uuid.UUID]]:
@@ -241,6 +266,8 @@ def _apply(batch: _Batch, change: Change, whole: _Whole | None = None) -> tuple[
     existing = batch.writer.row(change.collection, change.record_id)
     _may_write(batch, spec, existing, change)
     _check_hlc(batch, change.hlc)
+    if existing is None and (change.collection, change.record_id) in batch.purged:
+        raise Rejected("record_removed", _REMOVED)
     if spec.name == "conflicts":
         cleaned = _clean_fields(spec, change)
         _check_settling(batch, existing, cleaned, change)
@@ -393,12 +420,13 @@ def _refuse_if_removed(change: Change) -> None:
     leave the server only by the retention purge). Said as such, not as a new record's
     missing fields."""
     if change.base_seq is not None:
-        raise Rejected(
-            "record_removed",
-            "This record is no longer on the server (a case closed longer ago than the"
-            " school keeps them is deleted, with what went with it); the change cannot be"
-            " saved.",
-        )
+        raise Rejected("record_removed", _REMOVED)
+
+
+_REMOVED = (
+    "This record is no longer on the server (a case closed longer ago than the school keeps"
+    " them is deleted, with what went with it); the change cannot be saved."
+)
 
 
 def _check_settings_id(spec: Collection, change: Change) -> None:

@@ -39,6 +39,8 @@ REFERRALS_PREFIX = "referrals:"
 ARCHIVE_PREFIX = "archive:"
 # The cases that leave phones once closed long enough, and what goes with each of them.
 ARCHIVED_CASES = {"sick_cases": "follow_ups", "counseling_cases": "interventions"}
+# What the retention purge may delete: those cases, what follows them, conflicts about them.
+PURGEABLE = frozenset({*ARCHIVED_CASES, *ARCHIVED_CASES.values(), "conflicts"})
 
 _DISINFECTION_COLLECTIONS = {"areas", "checklist_templates", "disinfection_rounds"}
 _CLASS_COLLECTIONS = {

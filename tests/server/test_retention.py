@@ -282,9 +282,9 @@ def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_ba
     codes = [r["error"]["code"] for r in results]
     assert codes == ["record_removed", "record_removed", "invalid_value"], results
     assert "no sick_cases record" in results[2]["error"]["message"]  # the phone: "gone"
-    # Without what the phone had seen, an edit is a new record's: its missing fields.
+    # Without what the phone had seen too: the server knows the record was purged.
     [partial] = teacher.push(offline("sick_cases", case_id, {"status": "open"}))
-    assert partial["error"]["code"] == "invalid_value", partial
+    assert partial["error"]["code"] == "record_removed", partial
     assert bucket_of(app, "sick_cases", case_id) is None
     assert bucket_of(app, "follow_ups", follow_up_id) is None
 
@@ -292,3 +292,50 @@ def test_a_phone_offline_through_the_purge_drops_the_case_and_cannot_bring_it_ba
     got, removed = teacher.pull_all()
     assert ids(removed) == {case_id, follow_up_id}
     assert not {case_id, follow_up_id} & ids(got)
+
+
+def test_a_creation_sent_again_after_the_purge_does_not_make_the_case_again(
+    client: TestClient, app: FastAPI
+) -> None:
+    """The phone that opened the case never heard back (its reply was lost) and was away
+    through the whole keep period: it sends the same creation again. Its change history went
+    with the case, so the server cannot know it as a duplicate; it knows the id was purged."""
+    school = small_school(app)
+    teacher = Phone(client, "teacher1")
+    class_id = school.class_ids[0]
+    case_id, follow_up_id = new_id(), new_id()
+    opened = {
+        "student_id": school.student_ids[class_id][0],
+        "class_id": class_id,
+        "onset_date": "2026-09-01",
+        "symptoms": "发热",
+    }
+    creation = [
+        teacher.change("sick_cases", case_id, opened, hlc=stamp(teacher, 100)),
+        teacher.change(
+            "follow_ups",
+            follow_up_id,
+            {"case_id": case_id, "visit_date": "2026-09-02", "method": "phone"},
+            hlc=stamp(teacher, 99),
+        ),
+    ]
+    assert [r["status"] for r in teacher.push(*creation)] == ["applied", "applied"]
+    closing = {"status": "closed", "returned_on": "2026-09-05", "clearance_waived": "校医已确认"}
+    teacher.push(teacher.change("sick_cases", case_id, closing, hlc=stamp(teacher, 20)))
+    assert sweep(app, days_later=50, keep_days=60).purged == 1
+
+    again = teacher.push(*creation)
+    assert [(r["status"], r["error"]["code"]) for r in again] == [
+        ("rejected", "record_removed"),
+        ("rejected", "record_removed"),
+    ], again
+    # Nor by a new change carrying the whole record (another device's copy, say).
+    [copy] = teacher.push(teacher.change("sick_cases", case_id, opened, hlc=stamp(teacher, 1)))
+    assert copy["error"]["code"] == "record_removed"
+    assert bucket_of(app, "sick_cases", case_id) is None
+    assert bucket_of(app, "follow_ups", follow_up_id) is None
+    # A purge run again (another process's sweep) finds nothing to do and no error.
+    assert sweep(app, days_later=51, keep_days=60).purged == 0
+    # Other records are made as always: a new case of the same student.
+    [new_case] = teacher.push(teacher.change("sick_cases", new_id(), opened))
+    assert new_case["status"] == "applied"
