@@ -13,7 +13,8 @@ of their own: rounds; sick cases and follow-ups; counseling cases and interventi
 for the pull with it, as the app does, and pull on if there is more (`--apart`: push, then
 pull, two requests, as before), pause (uniform, mean `--pause` s). A push whose reply is
 lost is sent again with the same change ids. A push's latency is the whole request's, its
-pull included: what the phone waits for.
+pull included; a sync's (`sync_p50_ms`, `sync_p95_ms`) runs from the push to up to date,
+what the phone waits for either way.
 
 Afterwards every device pulls once more, and the checks run: every acknowledged change_id
 is in the server's `changes` table exactly once with the acknowledged seq; no device
@@ -105,6 +106,7 @@ class Device:
     seen: set[tuple[str, str, int]] = field(default_factory=set)
     push_ms: list[float] = field(default_factory=list)
     pull_ms: list[float] = field(default_factory=list)
+    sync_ms: list[float] = field(default_factory=list)  # a whole sync: pushed, up to date
     resent: int = 0  # requests sent again after a transport error
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -274,8 +276,10 @@ class Device:
         while time.monotonic() < until:
             # As the app syncs: the pull asked with the push, and pulled on only if there
             # is more (or, `apart`, as before: a push, then a pull).
+            started = time.perf_counter()
             if not await self.push(self.rng.randint(1, batch), then_pull=not apart):
                 await self.pull(timed=True)
+            self.sync_ms.append((time.perf_counter() - started) * 1000)
             if pause > 0:
                 left = until - time.monotonic()
                 await asyncio.sleep(max(0.0, min(left, self.rng.uniform(0, 2 * pause))))
@@ -443,6 +447,7 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
 
     push_ms = [ms for d in fleet for ms in d.push_ms]
     pull_ms = [ms for d in fleet for ms in d.pull_ms]
+    sync_ms = [ms for d in fleet for ms in d.sync_ms]
     requests = len(push_ms) + len(pull_ms)
     rejected = [r for d in fleet for r in d.rejected]
     return {
@@ -463,6 +468,8 @@ def run_once(args: argparse.Namespace, devices: int) -> dict[str, Any]:
         "pull_p50_ms": round(percentile(pull_ms, 0.50), 1),
         "pull_p95_ms": round(percentile(pull_ms, 0.95), 1),
         "pull_p99_ms": round(percentile(pull_ms, 0.99), 1),
+        "sync_p50_ms": round(percentile(sync_ms, 0.50), 1),
+        "sync_p95_ms": round(percentile(sync_ms, 0.95), 1),
         "pulled_per_s": round(sum(d.received for d in fleet) / elapsed, 1),
         "rejected": len(rejected),
         "rejected_codes": sorted(set(rejected)),
@@ -511,7 +518,8 @@ def print_rows(command: str, results: list[dict[str, Any]], target: float) -> No
         )
     for r in results:
         print(
-            f"{r['devices']} devices: pulled {r['pulled_per_s']} records/s; rejected "
+            f"{r['devices']} devices: a whole sync p50/p95 {r['sync_p50_ms']:.0f}/"
+            f"{r['sync_p95_ms']:.0f} ms; pulled {r['pulled_per_s']} records/s; rejected "
             f"{r['rejected']}; resent {r['resent']}; pulled twice {r['pulled_twice']}; own "
             f"change not pulled back {r['own_not_pulled']}; event-loop lag p99 "
             f"{r['loop_lag_p99_ms']} ms; devices' CPU {r['devices_cpu_share']}, server's "

@@ -70,6 +70,21 @@ def test_many_devices_runs(capsys: pytest.CaptureFixture[str]) -> None:
         assert result["pulled_twice"] == result["own_not_pulled"] == 0
         assert result["rejected"] == 0, result["rejected_codes"]
         assert isinstance(result["pushes"], int) and result["pushes"] > 0
+        assert result["pull_with_push"] is True  # as the app syncs
+        assert result["sync_p95_ms"] >= result["sync_p50_ms"] > 0
+
+
+def test_many_devices_runs_with_push_and_pull_apart(capsys: pytest.CaptureFixture[str]) -> None:
+    many_devices.main(
+        ["--devices", "2", "--seconds", "3", "--workers", "1", "--database", "sqlite", "--apart"]
+    )
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("--roster school --apart")
+    [result] = [f for f in _figures(out) if f["bench"] == "many_devices"]
+    assert result["pull_with_push"] is False
+    assert result["pulls"] >= result["pushes"] > 0  # a pull after every push
+    assert result["acked"] == result["in_db"] > 0
+    assert result["lost"] == result["doubled"] == result["own_not_pulled"] == 0
 
 
 def test_scale_bench_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
