@@ -68,6 +68,7 @@ def _as_dict(change: Any) -> dict[str, Any]:
 
 
 _page_decoder: Any
+_push_decoder: Any
 _stamps_decoder: Any
 try:
     import msgspec
@@ -93,10 +94,11 @@ try:
         has_more: bool
 
     _page_decoder = msgspec.json.Decoder(_Page)
+    _push_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])  # each key's value unread
     _stamps_decoder = msgspec.json.Decoder(dict[str, str])
     _not_a_page: tuple[type[Exception], ...] = (msgspec.ValidationError, msgspec.DecodeError)
 except ImportError:  # pragma: no cover - a build without msgspec
-    _page_decoder = _stamps_decoder = None
+    _page_decoder = _push_decoder = _stamps_decoder = None
     _not_a_page = ()
 
 
@@ -106,13 +108,31 @@ def loads_pull_page(raw: bytes) -> Any:
     if _page_decoder is None:
         return codec.loads(raw)
     try:
-        page = _page_decoder.decode(raw)
-        stamps = _stamps_decoder.decode  # each change's: an object of strings
-        latest = max(
-            (max(stamps(c.field_hlc).values(), default="") for c in page.changes), default=""
-        )
+        return _as_page(_page_decoder.decode(raw))
     except _not_a_page:
         return codec.loads(raw)
+
+
+def loads_push_answer(raw: bytes) -> Any:
+    """A push's answer, whose `pull` (the page of a pull asked with the push) is read as
+    `loads_pull_page` reads a page; anything else as `codec.loads` reads it."""
+    if _push_decoder is None:
+        return codec.loads(raw)
+    try:
+        parts = _push_decoder.decode(raw)
+        page = parts.pop("pull", None)
+        read = {key: codec.loads(bytes(value)) for key, value in parts.items()}
+        if page is not None:
+            read["pull"] = None if bytes(page) == b"null" else _as_page(_page_decoder.decode(page))
+    except _not_a_page:
+        return codec.loads(raw)
+    return read
+
+
+def _as_page(page: Any) -> dict[str, Any]:
+    """A decoded page as the wire's dict (raises `_not_a_page` for stamps not strings)."""
+    stamps = _stamps_decoder.decode  # each change's: an object of strings
+    latest = max((max(stamps(c.field_hlc).values(), default="") for c in page.changes), default="")
     return {
         "changes": PulledChanges(page.changes, latest),
         "removed": [{"collection": r.collection, "record_id": r.record_id} for r in page.removed],

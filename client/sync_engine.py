@@ -16,6 +16,7 @@ from client import codec
 from client.store import EncodedEntry, OutboxEntry, PushOutcome, Store
 from client.transport import (
     PULL,
+    PUSH,
     EncodedBody,
     PendingReply,
     Reply,
@@ -191,7 +192,7 @@ class SyncEngine:
         answered: tuple[list[OutboxEntry] | list[EncodedEntry], Reply] | None = None
         while batch is not None:
             entries, body = batch
-            pending = begin(self.transport, "/api/v1/sync/push", body, self.token)
+            pending = begin(self.transport, PUSH, body, self.token)
             if answered is not None:
                 self._record(*answered, report)
                 answered = None

@@ -65,6 +65,7 @@ def encoded(body: dict[str, Any]) -> bytes:
 
 
 PULL = "/api/v1/sync/pull"  # its pages are read with the record values left encoded
+PUSH = "/api/v1/sync/push"
 REPORTS = "/api/v1/reports/"  # files (PDF, CSV, XLSX) besides JSON
 
 
@@ -87,7 +88,12 @@ def read_reply(path: str, status: int, content: bytes, retry_after: str | None =
     """
     if path.startswith(REPORTS) and 200 <= status < 300 and not content.startswith(b"{"):
         return Reply(status, content)  # a PDF, CSV or XLSX file, as it came
-    read = pull_page.loads_pull_page if path.endswith(PULL) else codec.loads
+    if path.endswith(PULL):
+        read = pull_page.loads_pull_page
+    elif path.endswith(PUSH):
+        read = pull_page.loads_push_answer  # its pull's page, if it asked for one, so too
+    else:
+        read = codec.loads
     return Reply(status, read(content) if content else {}, parse_retry_after(retry_after))
 
 

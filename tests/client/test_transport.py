@@ -13,7 +13,7 @@ from client import codec, pull_page
 from client.encrypted_store import EncryptedStore, Profile
 from client.httpx_transport import HttpxTransport
 from client.plain_store import PlainStore
-from client.transport import PULL, EncodedBody, TransportError, begin
+from client.transport import PULL, PUSH, EncodedBody, TransportError, begin
 from shared.hlc import wall_clock_ms
 
 
@@ -139,14 +139,53 @@ def test_an_empty_page_has_no_newest_stamp() -> None:
     assert (len(page["changes"]), page["changes"].latest) == (0, "")
 
 
+RESULTS = [{"change_id": "c1", "status": "applied", "seq": 7, "error": None}]
+
+
 def test_the_transport_reads_pull_pages_so() -> None:
+    answers = {PULL: PAGE, PUSH: {"results": RESULTS, "pull": PAGE}, "/api/v1/admin/x": PAGE}
     transport = transport_on(
-        httpx.MockTransport(lambda _request: httpx.Response(200, content=codec.dumps(PAGE)))
+        httpx.MockTransport(
+            lambda request: httpx.Response(200, content=codec.dumps(answers[request.url.path]))
+        )
     )
     pulled = transport.post(PULL, {"cursor": None}, "t").body
-    pushed = transport.post("/api/v1/sync/push", {"changes": []}, "t").body
+    pushed = transport.post(PUSH, {"changes": []}, "t").body
+    other = transport.post("/api/v1/admin/x", {}, "t").body
     assert isinstance(pulled["changes"][0]["fields"], codec.Encoded)
-    assert isinstance(pushed["changes"][0]["fields"], dict)
+    # The page of a pull asked with a push too; the push's results as they came.
+    assert isinstance(pushed["pull"]["changes"][0]["fields"], codec.Encoded)
+    assert pushed["results"] == RESULTS
+    assert isinstance(other["changes"][0]["fields"], dict)
+
+
+def test_a_push_answer_is_read_with_its_page_or_as_it_came(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = pull_page.loads_push_answer
+    with_page = read(codec.dumps({"results": RESULTS, "pull": PAGE}))
+    assert with_page["pull"]["changes"].latest == "1764404130000-000000-x"
+    assert (with_page["pull"]["cursor"], with_page["pull"]["has_more"]) == ("c2", False)
+    # Version 1's answer, an unanswered pull, an error: as sent.
+    for answer in (
+        {"results": RESULTS},
+        {
+            "results": RESULTS,
+            "pull": None,
+            "pull_error": {"code": "invalid_cursor", "message": "x"},
+        },
+        {"error": {"code": "forbidden", "message": "另一台设备"}},
+        {
+            "results": RESULTS,
+            "pull": {**PAGE, "changes": [{**PAGE["changes"][0], "field_hlc": []}]},
+        },
+    ):
+        assert read(codec.dumps(answer)) == answer
+    monkeypatch.setattr(pull_page, "_push_decoder", None)
+    assert read(codec.dumps({"results": RESULTS, "pull": PAGE})) == {
+        "results": RESULTS,
+        "pull": PAGE,
+    }
 
 
 @pytest.mark.parametrize("encrypted", [False, True])
