@@ -26,8 +26,8 @@ def ids(items: list[dict]) -> set[str]:
     return {str(i["record_id"]) for i in items}
 
 
-def sick_case_closed(school: School, teacher: Phone, days_ago: float | None) -> tuple[str, str]:
-    """A sick case with a follow-up, closed `days_ago` days ago (None: still open)."""
+def sick_case_changes(school: School, teacher: Phone) -> tuple[str, str, list[dict]]:
+    """A new sick case with a follow-up (made 100 days ago), as the phone sends them."""
     class_id = school.class_ids[0]
     case_id, follow_up_id = new_id(), new_id()
     opened = {
@@ -45,6 +45,12 @@ def sick_case_closed(school: School, teacher: Phone, days_ago: float | None) -> 
             hlc=stamp(teacher, 99),
         ),
     ]
+    return case_id, follow_up_id, changes
+
+
+def sick_case_closed(school: School, teacher: Phone, days_ago: float | None) -> tuple[str, str]:
+    """A sick case with a follow-up, closed `days_ago` days ago (None: still open)."""
+    case_id, follow_up_id, changes = sick_case_changes(school, teacher)
     assert [r["status"] for r in teacher.push(*changes)] == ["applied", "applied"]
     if days_ago is not None:
         closing = {
@@ -302,26 +308,12 @@ def test_a_creation_sent_again_after_the_purge_does_not_make_the_case_again(
     with the case, so the server cannot know it as a duplicate; it knows the id was purged."""
     school = small_school(app)
     teacher = Phone(client, "teacher1")
-    class_id = school.class_ids[0]
-    case_id, follow_up_id = new_id(), new_id()
-    opened = {
-        "student_id": school.student_ids[class_id][0],
-        "class_id": class_id,
-        "onset_date": "2026-09-01",
-        "symptoms": "发热",
-    }
-    creation = [
-        teacher.change("sick_cases", case_id, opened, hlc=stamp(teacher, 100)),
-        teacher.change(
-            "follow_ups",
-            follow_up_id,
-            {"case_id": case_id, "visit_date": "2026-09-02", "method": "phone"},
-            hlc=stamp(teacher, 99),
-        ),
-    ]
+    case_id, follow_up_id, creation = sick_case_changes(school, teacher)
     assert [r["status"] for r in teacher.push(*creation)] == ["applied", "applied"]
+    # The phone did not hear back; the case was closed from another phone.
+    other = Phone(client, "teacher1")
     closing = {"status": "closed", "returned_on": "2026-09-05", "clearance_waived": "校医已确认"}
-    teacher.push(teacher.change("sick_cases", case_id, closing, hlc=stamp(teacher, 20)))
+    other.push(other.change("sick_cases", case_id, closing, hlc=stamp(other, 20)))
     assert sweep(app, days_later=50, keep_days=60).purged == 1
 
     again = teacher.push(*creation)
@@ -330,6 +322,7 @@ def test_a_creation_sent_again_after_the_purge_does_not_make_the_case_again(
         ("rejected", "record_removed"),
     ], again
     # Nor by a new change carrying the whole record (another device's copy, say).
+    opened = creation[0]["fields"]
     [copy] = teacher.push(teacher.change("sick_cases", case_id, opened, hlc=stamp(teacher, 1)))
     assert copy["error"]["code"] == "record_removed"
     assert bucket_of(app, "sick_cases", case_id) is None
