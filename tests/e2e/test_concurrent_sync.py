@@ -6,7 +6,8 @@ B takes 11 and commits first, a pull returns 11 and moves its cursor past 10, an
 change is never delivered. Here many small push transactions commit concurrently from
 four server processes while the pullers follow their cursors with tiny pages, so a
 cursor is always close behind the newest commits. Each puller must see every record at
-its final version, never a version twice, never out of order.
+its final version, never a version twice, never out of order. Half the pushers sync as the
+app does, the pull asked with the push: they end up holding exactly the server's records.
 """
 
 import itertools
@@ -126,10 +127,27 @@ class Pusher:
                 )
             since_push += 1
             if since_push >= push_after:
-                self.engine.push()
+                self.send()
                 since_push, push_after = 0, rng.randint(1, 5)
-        self.engine.push()
+        self.send()
         assert self.store.pending_count() == 0
+
+    def send(self) -> None:
+        """Half the pushers push only; the others sync as the app does, the pull asked
+        with the push (one request), so their pulls race the other processes' commits."""
+        if self.index % 2:
+            self.engine.sync()
+        else:
+            self.engine.push()
+
+    def disinfection(self) -> dict[Key, Row]:
+        """What this device holds of the disinfection bucket: its records and the
+        conflicts about them."""
+        return {
+            (r.collection, r.record_id): Row(r.seq, r.fields, r.field_hlc, r.deleted)
+            for collection in ("areas", "checklist_templates", "disinfection_rounds", "conflicts")
+            for r in self.store.records(collection, include_deleted=True)
+        }
 
 
 @dataclass
@@ -277,6 +295,11 @@ def test_concurrent_pushers_and_pullers_get_every_change_exactly_once(
             for future in pulling:
                 future.result(timeout=DEADLINE)
         pushed_at = clock()
+        syncing = pushers[1::2]
+        for pusher in syncing:
+            pusher.engine.sync()  # up to date with what the others pushed after its last
+        held = {p.index: p.disinfection() for p in syncing}
+        asked = [sum("pull" in e.body for e in p.recorder.delivered(PUSH)) for p in syncing]
     finally:
         watcher.stop.set()
         if watcher.thread.ident is not None:
@@ -330,6 +353,11 @@ def test_concurrent_pushers_and_pullers_get_every_change_exactly_once(
         ]
         assert not skipped, f"puller {puller.index} skipped {len(skipped)}: {skipped[:5]}"
         assert_same_records(puller.latest(), server_rows)
+
+    # The devices that pulled with their pushes hold the server's records exactly.
+    assert all(asked), f"pushes that asked for the pull, per syncing device: {asked}"
+    for index, local in held.items():
+        assert_same_records(local, db_records(demo_database_url, "disinfection")), index
 
     # The commits really interleaved: pushes were in flight together, on several server
     # processes (mapped from PostgreSQL's client ports to the uvicorn worker pids).
