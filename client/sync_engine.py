@@ -277,9 +277,10 @@ class SyncEngine:
     ) -> EncodedBody:
         body: dict[str, Any] = {"device_id": self.store.device_id, "changes": changes}
         head = codec.dumps({"device_id": self.store.device_id})[:-1]
-        tail = b"]}" if pull is None else b'],"pull":' + codec.dumps(pull) + b"}"
+        tail = b"]}"
         if pull is not None:
             body["pull"] = pull
+            tail = b'],"pull":' + codec.dumps(pull) + b"}"
         return EncodedBody(body, head + b',"changes":[' + b",".join(wire) + tail)
 
     # Pull -----------------------------------------------------------------------------

@@ -30,9 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server.models import ChangeLog, PurgedRecord, Record, utcnow
-from server.records import COUNTER, RecordWriter
-from server.records.rows import _keys_in
+from server.models import Record, utcnow
+from server.records import RecordWriter
+from server.records.rows import CHANGES, COUNTER, PURGED, RECORDS, _keys_in
 from server.sync import scopes
 from shared import retention
 from shared.hlc import Clock
@@ -40,9 +40,6 @@ from shared.schemas.collections import SCHOOL_SETTINGS_ID
 
 log = logging.getLogger(__name__)
 
-RECORDS: sa.Table = Record.__table__  # type: ignore[attr-defined]
-CHANGES: sa.Table = ChangeLog.__table__  # type: ignore[attr-defined]
-PURGED: sa.Table = PurgedRecord.__table__  # type: ignore[attr-defined]
 _BATCH = 200  # cases per transaction
 
 

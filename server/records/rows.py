@@ -15,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from server.models import ChangeLog, Move, Record, SeqCounter
+from server.models import ChangeLog, Move, PurgedRecord, Record, SeqCounter
 from shared.schemas.wire import RecordView
 
 Key = tuple[str, uuid.UUID]
@@ -24,6 +24,7 @@ RECORDS: sa.Table = Record.__table__  # type: ignore[attr-defined]
 CHANGES: sa.Table = ChangeLog.__table__  # type: ignore[attr-defined]
 MOVES: sa.Table = Move.__table__  # type: ignore[attr-defined]
 COUNTER: sa.Table = SeqCounter.__table__  # type: ignore[attr-defined]
+PURGED: sa.Table = PurgedRecord.__table__  # type: ignore[attr-defined]
 _CHUNK = 500  # keys per IN (...) query
 _COLUMNS = tuple(c.name for c in RECORDS.columns)
 

@@ -26,9 +26,8 @@ from sqlmodel import Session
 
 from server.accounts import Authenticated
 from server.errors import ApiError
-from server.models import PurgedRecord
 from server.records import CHANGES, Interference, RecordRow, RecordWriter, as_uuid, ids_in
-from server.records.rows import _keys_in
+from server.records.rows import PURGED, _keys_in
 from server.sync import scopes
 from server.sync.rules import BrokenReference, check_references, referenced
 from shared.health import close_problem
@@ -79,8 +78,6 @@ class _Batch:
     def __post_init__(self) -> None:
         self.user_text = str(self.user_id)
 
-
-PURGED: sa.Table = PurgedRecord.__table__  # type: ignore[attr-defined]
 
 # Optimistic writes tried before a push waits for the lock (PostgreSQL).
 ATTEMPTS = 4
@@ -408,19 +405,9 @@ def _check_new(
         except (InvalidValue, UnknownField) as exc:
             whole = exc
     if isinstance(whole, InvalidValue | UnknownField):
-        _refuse_if_removed(change)
         raise Rejected("invalid_value", f"A new record needs: {whole}") from whole
     _check_links(batch, spec, None, whole, whole, {}, change)
     return whole
-
-
-def _refuse_if_removed(change: Change) -> None:
-    """A change to a record the server does not have, made on top of a version the device
-    had (`base_seq`), and not a whole record: the record was there and is gone (records
-    leave the server only by the retention purge). Said as such, not as a new record's
-    missing fields."""
-    if change.base_seq is not None:
-        raise Rejected("record_removed", _REMOVED)
 
 
 _REMOVED = (
@@ -452,8 +439,6 @@ def _check_values(
         try:
             spec.schema.model_validate(merged)
         except ValidationError as exc:
-            if existing is None:
-                _refuse_if_removed(change)
             what = "A new record needs" if existing is None else "The record would break"
             raise Rejected("invalid_value", f"{what}: {first_error(exc)}") from exc
     _check_links(batch, spec, existing, merged, cleaned, base, change)

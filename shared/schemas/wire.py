@@ -69,9 +69,11 @@ class Change(Message):
 
 
 class PullAfter(Message):
-    """A pull asked for with a push: answered from this cursor once the push is applied."""
+    """Where a pull starts, and its page size: a pull's, or one asked for with a push
+    (answered from this cursor once the push is applied)."""
 
     cursor: str | None = Field(default=None, max_length=20_000)
+    # The protocol treats a larger limit as the maximum rather than an error.
     limit: int = Field(default=DEFAULT_PULL_LIMIT, ge=1)
 
 
@@ -101,11 +103,8 @@ class PushResponse(BaseModel):
     results: list[ChangeResult]
 
 
-class PullRequest(Message):
+class PullRequest(PullAfter):
     device_id: DeviceId
-    cursor: str | None = Field(default=None, max_length=20_000)
-    # The protocol treats a larger limit as the maximum rather than an error.
-    limit: int = Field(default=DEFAULT_PULL_LIMIT, ge=1)
 
 
 class PulledChange(BaseModel):
