@@ -58,7 +58,7 @@ def make_app(
         page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.TEAL)
         page.padding = 0
         users = await device.users(page)
-        state = AppState(users, lang=lang or default_lang())
+        state = AppState(users, lang=lang or default_lang(), network_up=device.network_up)
         shell = Shell(state, device.default_server)
         shell.attach(page)
         syncing = page.run_task(_auto_sync, state, shell, sync_every, device)

@@ -160,18 +160,28 @@ class StateCore:
         *,
         lang: str = "zh",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        network_up: Callable[[], bool | None] = lambda: None,
     ) -> None:
         self.users = users
         self.lang = lang
         self.now = now
         self.session: Session | None = None
+        # Whether the last sync reached the server (None: none tried yet).
         self.online: bool | None = None
+        # Whether the device says it has a network (a browser does; None: it cannot tell).
+        self.network_up = network_up
         # Seconds the server asked to wait before the next try (its last Retry-After).
         self.retry_after: float | None = None
         self.error: UserError | None = None
         # What the last action did, said back to the person ("saved"): a catalogue key.
         self.notice: str | None = None
         self._listeners: list[Callable[[], None]] = []
+
+    def seems_online(self) -> bool:
+        """What the sync bar says: online unless the last sync could not reach the server
+        or the device says it has no network (an unlock in a stairwell, before any sync
+        was tried, is offline at once, not "online" until the next try)."""
+        return self.online is not False and self.network_up() is not False
 
     # Observing ------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from client.screens.widgets import Refresh, folding
 
 def build(state: AppState, refresh: Refresh) -> ft.Control:
     sync = state.sync_state()
-    online = state.online is not False
+    online = state.seems_online()
     last = sync["last_success"]
     when = (
         state.text("ui.last_sync").format(time=state.clock_time(last))

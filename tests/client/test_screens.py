@@ -357,6 +357,24 @@ def test_sync_bar_offline(phones: Phones, school: School) -> None:
     assert not has(tree, "error-banner")
 
 
+def test_sync_bar_says_offline_when_the_device_does_before_any_sync(
+    phones: Phones, school: School
+) -> None:
+    """Unlocked offline (a PWA in a stairwell): no sync has been tried yet, but the browser
+    says there is no network, and the bar says so at once, not "online" until a try."""
+    state, shell = _signed_in(phones, "cleaner1")
+    state.online = None  # as after an unlock: nothing tried in this session
+    browser_network = [False]
+    state.network_up = lambda: browser_network[0]
+    assert text_of(find(shell.build(), "sync-online")) == "离线"
+    browser_network[0] = True
+    assert text_of(find(shell.build(), "sync-online")) == "在线"
+    state.network_up = lambda: None  # a phone or desktop cannot tell: the last sync says
+    assert text_of(find(shell.build(), "sync-online")) == "在线"
+    state.online = False
+    assert text_of(find(shell.build(), "sync-online")) == "离线"
+
+
 # The error banner and the language ----------------------------------------------------
 
 

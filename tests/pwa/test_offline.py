@@ -129,6 +129,7 @@ def _offline_work_survives_and_syncs_once(
     role: str,
     work: Callable[[AppPage], None],
     arrived: Callable[[], list[dict[str, Any]]],
+    shots: Path,
 ) -> list[dict[str, Any]]:
     # First visit, online: the app is cached, the person signs in (this needs the server).
     tab = browser.start()
@@ -144,6 +145,8 @@ def _offline_work_survives_and_syncs_once(
     work(tab)
     waiting = within(SYNC_TIMEOUT, "the work waiting to upload", tab.pending)
     assert arrived() == [], "the browser is offline: nothing can have reached the server"
+    tab.find(tab.text("ui.offline"), roles=("",), timeout=5.0)  # at once: before any sync
+    _both_languages(tab, shots / f"pwa-offline-{role}")
 
     # The browser is closed right after the edit and opened again, still offline.
     browser.close()
@@ -156,12 +159,20 @@ def _offline_work_survives_and_syncs_once(
     browser.offline(False)
     within(SYNC_TIMEOUT, "the work to reach the server", arrived)
     within(SYNC_TIMEOUT, "nothing waiting to upload", lambda: tab.pending() == 0)
+    _both_languages(tab, shots / f"pwa-synced-{role}")
     time.sleep(2)  # a second sync, if any, would double nothing: check after it
     return arrived()
 
 
+def _both_languages(tab: AppPage, stem: Path) -> None:
+    """What the person sees now, in this language and the other (then back)."""
+    for _ in range(2):
+        tab.screenshot(stem.with_name(f"{stem.name}-{tab.lang}.png"))
+        tab.switch_language()
+
+
 def test_a_cleaner_completes_a_round_offline_and_it_syncs_once(
-    browser: Browser, school_database: str
+    browser: Browser, school_database: str, screenshot_dir: Path
 ) -> None:
     area_id = _area_id(school_database, FIRST_AREA.name)
 
@@ -179,6 +190,7 @@ def test_a_cleaner_completes_a_round_offline_and_it_syncs_once(
         "cleaner",
         complete_a_round,
         lambda: _rounds_of(school_database, area_id),
+        screenshot_dir,
     )
     assert len(rounds) == 1, rounds
     assert rounds[0].get("completed_at"), rounds[0]
@@ -186,7 +198,7 @@ def test_a_cleaner_completes_a_round_offline_and_it_syncs_once(
 
 
 def test_a_teacher_logs_a_follow_up_offline_and_it_syncs_once(
-    browser: Browser, school_database: str, tmp_path: Path
+    browser: Browser, school_database: str, tmp_path: Path, screenshot_dir: Path
 ) -> None:
     scene = set_scene(browser.server.base, tmp_path / "helpers")  # a sick student of class 1
     note = "家访：体温正常，精神好（离线记录）"
@@ -204,7 +216,7 @@ def test_a_teacher_logs_a_follow_up_offline_and_it_syncs_once(
         tab.tap(tab.text("ui.save"), inside=scene.student)
 
     arrived = _offline_work_survives_and_syncs_once(
-        browser, "teacher1", "class_teacher", log_a_follow_up, follow_ups
+        browser, "teacher1", "class_teacher", log_a_follow_up, follow_ups, screenshot_dir
     )
     assert len(arrived) == 1, arrived
     assert arrived[0]["case_id"] == scene.sick_case_id
